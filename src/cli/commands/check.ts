@@ -1,0 +1,25 @@
+import { parseArgs } from "node:util";
+import { loadConfig } from "../../config/load.ts";
+import { formatFindings, runDeployChecks } from "../../config/deploy-checks.ts";
+import type { Command } from "../usage.ts";
+
+export const checkCommand: Command = {
+  name: "check",
+  summary: "validate the configuration; with --deploy, list what production mode would refuse",
+  help: `Usage: rampart check [--deploy]
+
+Loads the configuration exactly as \`rampart serve\` would (RAMPART_CONFIG and the environment) and
+reports problems without starting anything.
+  --deploy   also run the deploy checks as if RAMPART_ENV=production: each finding has an id,
+             a reason and the fix. Exits 1 when any error-level finding remains.`,
+  async run(args) {
+    const { values } = parseArgs({ args, options: { deploy: { type: "boolean", default: false } }, strict: true });
+    const config = loadConfig();
+    console.log(`configuration is valid (mode: ${config.env})`);
+    if (!values.deploy) return 0;
+    const production = loadConfig({ overrides: { env: "production" } });
+    const findings = runDeployChecks(production);
+    console.log(formatFindings(findings));
+    return findings.some((f) => f.severity === "error") ? 1 : 0;
+  },
+};

@@ -1,0 +1,3 @@
+import { runCli } from "./main.ts";
+
+runCli(process.argv.slice(2));

@@ -1,0 +1,164 @@
+/**
+ * The one configuration schema. TypeBox gives both the JSON Schema (published as
+ * `schema/rampart.config.schema.json` for editor completion; a test keeps it in sync) and the static
+ * type. Every object is closed (`additionalProperties: false`) so a typo is an error, not a silently
+ * ignored key.
+ */
+import { type Static, Type as T } from "@sinclair/typebox";
+
+const closed = { additionalProperties: false } as const;
+const Seconds = (description: string, def: number, minimum = 1) =>
+  T.Integer({ minimum, default: def, description });
+const PolicyList = (description: string, def: string[]) =>
+  T.Array(T.String({ minLength: 1 }), { default: def, description });
+
+export const ConfigSchema = T.Object(
+  {
+    env: T.Union([T.Literal("development"), T.Literal("production")], {
+      default: "development",
+      description: "`production` turns on HTTPS enforcement and refuses unsafe configuration (env: RAMPART_ENV).",
+    }),
+    host: T.String({ minLength: 1, default: "127.0.0.1", description: "Listen address (env: HOST)." }),
+    port: T.Integer({ minimum: 0, maximum: 65535, default: 8080, description: "Listen port (env: PORT)." }),
+    dataDir: T.String({ minLength: 1, default: "./data", description: "Embedded database and development keys (env: RAMPART_DATA_DIR)." }),
+    databaseUrl: T.Optional(T.String({ pattern: "^postgres(ql)?://", description: "PostgreSQL URL; unset = embedded SQLite (env: DATABASE_URL)." })),
+    redisUrl: T.Optional(T.String({ pattern: "^rediss?://", description: "Redis URL for shared rate-limit, revocation and lockout state (env: REDIS_URL)." })),
+    registration: T.Optional(
+      T.Union([T.Literal("open"), T.Literal("closed")], {
+        description: "Self-service sign-up. Default: open in development, closed in production (env: RAMPART_REGISTRATION).",
+      }),
+    ),
+    trustedProxies: T.Array(T.String({ minLength: 1 }), {
+      default: [],
+      description: "IPs/CIDRs whose forwarding headers are believed (env: RAMPART_TRUSTED_PROXIES, comma-separated).",
+    }),
+    proxyHeaders: T.Union([T.Literal("both"), T.Literal("x-forwarded"), T.Literal("forwarded")], {
+      default: "both",
+      description: "Which forwarding headers a trusted proxy may set: X-Forwarded-For/-Proto, RFC 7239 Forwarded, or both (Forwarded wins when present).",
+    }),
+    https: T.Object(
+      {
+        certFile: T.Optional(T.String({ minLength: 1, description: "PEM certificate chain for native TLS." })),
+        keyFile: T.Optional(T.String({ minLength: 1, description: "PEM private key for native TLS." })),
+        enforce: T.Optional(T.Boolean({ description: "Refuse plain HTTP. Default: true in production, false in development." })),
+        redirect: T.Boolean({
+          default: false,
+          description: "Answer plain-HTTP GET/HEAD with a 308 redirect to HTTPS instead of 403 (for browser-facing deployments).",
+        }),
+        hsts: T.Object(
+          {
+            enabled: T.Boolean({ default: true }),
+            maxAgeSeconds: Seconds("Strict-Transport-Security max-age.", 31536000, 0),
+            includeSubDomains: T.Boolean({ default: true }),
+            preload: T.Boolean({ default: false }),
+          },
+          { ...closed, default: {} },
+        ),
+      },
+      { ...closed, default: {} },
+    ),
+    cors: T.Object(
+      {
+        origins: T.Array(T.String({ minLength: 1 }), {
+          default: [],
+          description: "Exact origins allowed cross-origin, e.g. https://app.example.com (env: RAMPART_CORS_ORIGINS).",
+        }),
+        credentials: T.Boolean({ default: false, description: "Send Access-Control-Allow-Credentials." }),
+        maxAgeSeconds: Seconds("Preflight cache lifetime.", 600, 0),
+        allowedHeaders: T.Array(T.String({ minLength: 1 }), {
+          default: ["authorization", "content-type", "x-csrf-token", "x-request-id"],
+        }),
+        exposedHeaders: T.Array(T.String({ minLength: 1 }), {
+          default: ["x-request-id", "ratelimit", "ratelimit-policy", "retry-after", "www-authenticate"],
+        }),
+      },
+      { ...closed, default: {} },
+    ),
+    limits: T.Object(
+      {
+        bodyBytes: T.Integer({ minimum: 1, default: 1048576, description: "Largest request body accepted (413 above)." }),
+        headerBytes: T.Integer({ minimum: 1024, default: 16384, description: "Largest request header block accepted (431 above)." }),
+        paramLength: T.Integer({ minimum: 1, default: 200, description: "Longest path parameter accepted." }),
+      },
+      { ...closed, default: {} },
+    ),
+    tokens: T.Object(
+      {
+        algorithm: T.Union([T.Literal("EdDSA"), T.Literal("ES256"), T.Literal("HS256")], {
+          default: "EdDSA",
+          description: "Access-token signing algorithm. HS256 only with hs256Secret of at least 32 bytes.",
+        }),
+        hs256Secret: T.Optional(T.String({ description: "Shared secret for HS256 (at least 32 bytes)." })),
+        issuer: T.String({ minLength: 1, default: "rampart", description: "`iss` of access tokens." }),
+        audience: T.String({ minLength: 1, default: "rampart-api", description: "`aud` of access tokens." }),
+        accessTtlSeconds: Seconds("Access-token lifetime.", 600),
+        refreshTtlSeconds: Seconds("Refresh-token lifetime.", 2592000),
+        clockToleranceSeconds: Seconds("Allowed clock skew when verifying.", 5, 0),
+        apiTokenMaxDays: Seconds("Longest API-token lifetime a user may ask for.", 365),
+      },
+      { ...closed, default: {} },
+    ),
+    passwords: T.Object(
+      {
+        minLength: T.Integer({ minimum: 8, maximum: 256, default: 15 }),
+        maxLength: T.Integer({ minimum: 64, maximum: 1024, default: 256 }),
+        argon2: T.Object(
+          {
+            memoryCost: T.Integer({ minimum: 19456, default: 19456, description: "KiB (OWASP minimum 19456)." }),
+            timeCost: T.Integer({ minimum: 2, default: 2 }),
+            parallelism: T.Integer({ minimum: 1, default: 1 }),
+          },
+          { ...closed, default: {} },
+        ),
+      },
+      { ...closed, default: {} },
+    ),
+    sessions: T.Object(
+      {
+        sameSite: T.Union([T.Literal("strict"), T.Literal("lax")], { default: "strict" }),
+      },
+      { ...closed, default: {} },
+    ),
+    loginThrottle: T.Object(
+      {
+        freeFailures: T.Integer({ minimum: 1, default: 5, description: "Failures per (email, client) before back-off starts." }),
+        baseDelaySeconds: Seconds("First back-off delay; doubles with each further failure.", 1),
+        maxDelaySeconds: Seconds("Back-off cap.", 900),
+        windowSeconds: Seconds("How long failures are remembered.", 900),
+        clientFailuresPerHour: T.Integer({ minimum: 1, default: 100, description: "Failures per client across all emails before it is locked." }),
+      },
+      { ...closed, default: {} },
+    ),
+    rateLimit: T.Object(
+      {
+        enabled: T.Boolean({ default: true }),
+        ipv6Prefix: T.Integer({ minimum: 32, maximum: 128, default: 56, description: "IPv6 addresses are grouped by this prefix." }),
+        maxKeys: T.Integer({ minimum: 1000, default: 100000, description: "Bound of the in-process limiter store (LRU)." }),
+        failurePolicy: T.Union([T.Literal("open"), T.Literal("closed")], {
+          default: "open",
+          description: "When Redis is unreachable: open = fall back to the local limiter (logged), closed = 503.",
+        }),
+        redisTimeoutMs: T.Integer({ minimum: 1, default: 100 }),
+        perIp: PolicyList("Every route, keyed by client IP.", ["600/minute burst 100"]),
+        perPrincipal: PolicyList("Authenticated routes, keyed by user or API token.", ["100/second burst 200", "20000/hour"]),
+        login: PolicyList("POST /auth/login, keyed by client IP.", ["10/minute burst 10", "100/hour"]),
+        register: PolicyList("POST /auth/register, keyed by client IP.", ["5/minute burst 5", "20/hour"]),
+      },
+      { ...closed, default: {} },
+    ),
+    logging: T.Object(
+      {
+        level: T.Union(
+          ["fatal", "error", "warn", "info", "debug", "trace", "silent"].map((l) => T.Literal(l)),
+          { default: "info" },
+        ),
+        pretty: T.Optional(T.Boolean({ description: "Human-readable logs. Default: true in development on a TTY." })),
+      },
+      { ...closed, default: {} },
+    ),
+    shutdownGraceMs: T.Integer({ minimum: 0, default: 10000, description: "How long in-flight requests may finish after SIGTERM." }),
+  },
+  { ...closed, $id: "https://rampart.dev/schemas/config.json", title: "Rampart configuration" },
+);
+
+export type ConfigInput = Static<typeof ConfigSchema>;

@@ -1,0 +1,116 @@
+/**
+ * Builds the Fastify application: server options that close the easy holes (header and body limits,
+ * prototype poisoning, strict validation, no trust in forwarding headers), the pipeline in order,
+ * problem+json for every error, and the routes.
+ */
+import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from "fastify";
+import type { Logger } from "pino";
+import type { ResolvedConfig } from "../config/resolve.ts";
+import { RampartError } from "../core/errors.ts";
+import { PROBLEM_CONTENT_TYPE, toProblem } from "../core/problems.ts";
+import { parseJsonBody, toRampartError } from "./errors.ts";
+import { installPipeline, type Stage, type StageName } from "./pipeline.ts";
+import { createAuthenticateStage, type Authenticator } from "./stages/authenticate.ts";
+import { corsOptions, corsPlugin } from "./stages/cors.ts";
+import { createHeadersStage } from "./stages/headers.ts";
+import { createRequestIdGenerator, createTransportStage } from "./stages/transport.ts";
+import { createClientErrorHandler } from "./client-errors.ts";
+import { opsRoutes, type ReadinessCheck } from "./routes/ops.ts";
+import "./request-state.ts";
+
+export interface AppOptions {
+  config: ResolvedConfig;
+  logger: Logger;
+  authenticator?: Authenticator;
+  /** Extra pipeline stages provided by other layers (rate limits, CSRF, authorization). */
+  stages?: Partial<Record<Exclude<StageName, "cors" | "transport" | "headers" | "authenticate">, Stage>>;
+  readiness?: ReadinessCheck[];
+  /** Registers feature routes (identity, admin, notes…). */
+  routes?: (app: FastifyInstance) => Promise<void> | void;
+}
+
+export const HTTP_METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"] as const;
+
+export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
+  const { config, logger } = options;
+  const tls = config.https.tls;
+  const app = Fastify({
+    loggerInstance: logger,
+    ...(tls
+      ? { https: { cert: tls.cert, key: tls.key, minVersion: "TLSv1.2" as const, maxHeaderSize: config.limits.headerBytes } }
+      : { http: { maxHeaderSize: config.limits.headerBytes } }),
+    genReqId: createRequestIdGenerator(config.proxies),
+    bodyLimit: config.limits.bodyBytes,
+    onProtoPoisoning: "error",
+    onConstructorPoisoning: "error",
+    return503OnClosing: false,
+    trustProxy: false,
+    exposeHeadRoutes: true,
+    clientErrorHandler: createClientErrorHandler(logger),
+    routerOptions: { ignoreTrailingSlash: false, caseSensitive: true, maxParamLength: config.limits.paramLength },
+  }) as unknown as FastifyInstance;
+
+  app.decorateRequest("rampart", null as never);
+  app.setValidatorCompiler((await import("./validation.ts")).createValidatorCompiler());
+  // Only JSON bodies unless a route says otherwise: text/plain is how CSRF slips past preflight.
+  app.removeContentTypeParser(["text/plain", "application/json"]);
+  app.addContentTypeParser("application/json", { parseAs: "string" }, parseJsonBody);
+
+  app.setErrorHandler((error, request, reply) => sendError(toRampartError(error), request, reply));
+  app.setNotFoundHandler((request, reply) => {
+    const allowed = allowedMethods(app, request);
+    if (allowed.length > 0) {
+      return sendError(
+        new RampartError("RAMPART_ERR_METHOD_NOT_ALLOWED", {
+          detail: `${request.method} is not allowed here; use ${allowed.join(", ")}.`,
+          headers: { allow: allowed.join(", ") },
+        }),
+        request,
+        reply,
+      );
+    }
+    return sendError(new RampartError("RAMPART_ERR_NOT_FOUND"), request, reply);
+  });
+  // @fastify/cors answers preflights on its own OPTIONS * route; a preflight carries no credentials.
+  app.addHook("onRoute", (route) => {
+    if (route.url === "*" && route.method === "OPTIONS") route.config = { ...route.config, rampart: { auth: "public" } };
+  });
+
+  let closing = false;
+  app.addHook("preClose", (done) => {
+    closing = true;
+    done();
+  });
+
+  await installPipeline(
+    app,
+    {
+      transport: createTransportStage(config, () => closing),
+      headers: createHeadersStage(config),
+      authenticate: createAuthenticateStage(options.authenticator),
+      ...options.stages,
+    },
+    async (instance) => {
+      await instance.register(corsPlugin, corsOptions(config));
+    },
+  );
+
+  await app.register(opsRoutes, { readiness: options.readiness ?? [] });
+  if (options.routes) await app.register(async (scope) => options.routes?.(scope));
+  return app;
+}
+
+function allowedMethods(app: FastifyInstance, request: FastifyRequest): string[] {
+  const path = request.url.split("?")[0] ?? "/";
+  return HTTP_METHODS.filter(
+    (method) => method !== request.method && method !== "OPTIONS" && app.findRoute({ method, url: path }) !== null,
+  );
+}
+
+export function sendError(error: RampartError, request: FastifyRequest, reply: FastifyReply): FastifyReply {
+  const log = request.log ?? reply.log;
+  if (error.status >= 500) log.error({ err: error.cause ?? error, code: error.code }, "request failed");
+  else log.info({ code: error.code, reason: error.reason }, error.detail);
+  if (error.headers) reply.headers(error.headers);
+  return reply.code(error.status).type(PROBLEM_CONTENT_TYPE).send(toProblem(error, String(request.id)));
+}

@@ -1,0 +1,76 @@
+/**
+ * The request pipeline, in order. The order IS the security argument (cheap refusals first, nothing
+ * expensive for an unauthenticated or throttled caller, the body parsed only after stage 8), so it
+ * lives here and nowhere else; `test/http/pipeline.test.ts` asserts it.
+ *
+ * Stages 1–8 run in Fastify's onRequest phase, before the body is read. Each stage returns true to
+ * continue, false when it has already replied (a redirect, a preflight), or throws a RampartError.
+ * Stage 9 (validate) is Fastify's schema validation with our compiler; 10 is the handler; 11 is the
+ * error handler and response serialisation.
+ */
+import type { FastifyInstance, FastifyReply, FastifyRequest, onRequestHookHandler } from "fastify";
+
+export type Stage = (request: FastifyRequest, reply: FastifyReply) => boolean | Promise<boolean>;
+
+export const PIPELINE_ORDER = [
+  "transport",
+  "headers",
+  "cors",
+  "limit-client",
+  "authenticate",
+  "csrf",
+  "limit-principal",
+  "authorize",
+] as const;
+
+export type StageName = (typeof PIPELINE_ORDER)[number];
+
+/** Runs stages in order; stays synchronous until a stage returns a promise. */
+export function chain(stages: readonly Stage[]): onRequestHookHandler {
+  return function runStages(request, reply, done) {
+    let index = 0;
+    const next = (): void => {
+      try {
+        while (index < stages.length) {
+          const result = (stages[index++] as Stage)(request, reply);
+          if (result === false) return;
+          if (result !== true) {
+            result.then((ok) => (ok ? next() : undefined), done);
+            return;
+          }
+        }
+      } catch (error) {
+        done(error as Error);
+        return;
+      }
+      done();
+    };
+    next();
+  };
+}
+
+/**
+ * Installs the pipeline. `cors` is @fastify/cors (a plugin with its own hook), so the stages around it
+ * become two hooks registered before and after it; Fastify runs hooks in registration order.
+ */
+export async function installPipeline(
+  app: FastifyInstance,
+  stages: Partial<Record<Exclude<StageName, "cors">, Stage>>,
+  registerCors: (app: FastifyInstance) => Promise<void>,
+): Promise<StageName[]> {
+  const installed: StageName[] = [];
+  const collect = (names: readonly StageName[]) =>
+    names.flatMap((name) => {
+      const stage = stages[name as Exclude<StageName, "cors">];
+      if (!stage) return [];
+      installed.push(name);
+      return [stage];
+    });
+  const corsAt = PIPELINE_ORDER.indexOf("cors");
+  app.addHook("onRequest", chain(collect(PIPELINE_ORDER.slice(0, corsAt))));
+  await registerCors(app);
+  installed.push("cors");
+  const after = collect(PIPELINE_ORDER.slice(corsAt + 1));
+  if (after.length > 0) app.addHook("onRequest", chain(after));
+  return installed;
+}

@@ -1,0 +1,46 @@
+/**
+ * Stage 5, authenticate: turns the request's credential into a principal, or refuses with 401.
+ * Deny by default: a route is public only when its declaration says `auth: "public"`.
+ * The credential verifiers come from the identity layer (`Authenticator`); this stage only decides
+ * when one is needed and what a refusal looks like.
+ */
+import type { FastifyReply, FastifyRequest } from "fastify";
+import { RampartError } from "../../core/errors.ts";
+import type { Principal } from "../request-state.ts";
+
+export interface Authenticator {
+  /** A principal, `undefined` when the request carries no credential; throws on a bad credential. */
+  authenticate(request: FastifyRequest, reply: FastifyReply): Principal | undefined | Promise<Principal | undefined>;
+}
+
+export const BEARER_CHALLENGE = 'Bearer realm="rampart"';
+
+export function isPublicRoute(request: FastifyRequest): boolean {
+  // No matched route (a 404 on its way): nothing to protect, and a 404 reveals no more than a 401.
+  if (request.routeOptions.url === undefined) return true;
+  return request.routeOptions.config.rampart?.auth === "public";
+}
+
+export function unauthenticated(): RampartError {
+  return new RampartError("RAMPART_ERR_UNAUTHENTICATED", {
+    detail: "This endpoint needs credentials: an Authorization: Bearer access token or API token.",
+    headers: { "www-authenticate": BEARER_CHALLENGE },
+  });
+}
+
+export function createAuthenticateStage(authenticator: Authenticator | undefined) {
+  return function authenticate(request: FastifyRequest, reply: FastifyReply): boolean | Promise<boolean> {
+    const isPublic = isPublicRoute(request);
+    if (!authenticator) {
+      if (isPublic) return true;
+      throw unauthenticated();
+    }
+    const result = authenticator.authenticate(request, reply);
+    const settle = (principal: Principal | undefined): boolean => {
+      request.rampart.principal = principal;
+      if (!principal && !isPublic) throw unauthenticated();
+      return true;
+    };
+    return result instanceof Promise ? result.then(settle) : settle(result);
+  };
+}

@@ -1,0 +1,62 @@
+/**
+ * Stage 2, security headers. helmet (the library behind @fastify/helmet) is the source of truth for
+ * which headers and values, tuned for a JSON API; we run it ONCE at start-up against a recording
+ * response and replay the captured set on every request. Running helmet's middleware chain per request
+ * is what makes the usual stack pay ~23 µs a request; a precomputed set costs one object spread.
+ *
+ * HSTS is added only when the request came over HTTPS: on plain HTTP it is ignored by browsers
+ * (RFC 6797 §7.2) and a proxy in the middle could strip or forge it anyway.
+ */
+import type { FastifyReply, FastifyRequest } from "fastify";
+import helmet from "helmet";
+import type { ResolvedConfig } from "../../config/resolve.ts";
+
+type HeaderSet = Record<string, string>;
+
+
+export function captureHelmetHeaders(): HeaderSet {
+  const headers: HeaderSet = {};
+  const res = {
+    setHeader(name: string, value: string | number | readonly string[]) {
+      headers[name.toLowerCase()] = Array.isArray(value) ? value.join(", ") : String(value);
+    },
+    removeHeader(name: string) {
+      delete headers[name.toLowerCase()];
+    },
+  };
+  const middleware = helmet({
+    contentSecurityPolicy: {
+      useDefaults: false,
+      directives: { defaultSrc: ["'none'"], frameAncestors: ["'none'"], baseUri: ["'none'"], formAction: ["'none'"] },
+    },
+    strictTransportSecurity: false,
+    referrerPolicy: { policy: "no-referrer" },
+    crossOriginResourcePolicy: { policy: "same-origin" },
+    crossOriginOpenerPolicy: { policy: "same-origin" },
+    xFrameOptions: { action: "deny" },
+  });
+  // biome-ignore lint/suspicious/noExplicitAny: a recording stand-in for ServerResponse
+  middleware({} as any, res as any, () => {});
+  return headers;
+}
+
+export function hstsValue(hsts: ResolvedConfig["https"]["hsts"]): string | undefined {
+  if (!hsts.enabled) return undefined;
+  let value = `max-age=${hsts.maxAgeSeconds}`;
+  if (hsts.includeSubDomains) value += "; includeSubDomains";
+  if (hsts.preload) value += "; preload";
+  return value;
+}
+
+export function createHeadersStage(config: ResolvedConfig) {
+  // Credentials and personal data travel on almost every response of this API; never let a shared
+  // cache keep one.
+  const plain: HeaderSet = Object.freeze({ ...captureHelmetHeaders(), "cache-control": "no-store" });
+  const hsts = hstsValue(config.https.hsts);
+  const secure: HeaderSet = Object.freeze(hsts ? { ...plain, "strict-transport-security": hsts } : plain);
+
+  return function headers(request: FastifyRequest, reply: FastifyReply): boolean {
+    reply.headers(request.rampart.client.scheme === "https" ? secure : plain);
+    return true;
+  };
+}
