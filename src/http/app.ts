@@ -81,6 +81,12 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     closing = true;
     done();
   });
+  // While draining, responses close their connection: an idle keep-alive socket would otherwise hold
+  // the shutdown open until its timeout.
+  app.addHook("onSend", (_request, reply, payload, done) => {
+    if (closing) reply.header("connection", "close");
+    done(null, payload);
+  });
 
   await installPipeline(
     app,

@@ -89,9 +89,9 @@ function describeIssue(issue: AjvIssue, prefix: string): { pointer: string; deta
   const p = issue.params;
   switch (issue.keyword) {
     case "additionalProperties":
-      return { pointer: `${at}/${escape(String(p.additionalProperty))}`, detail: "unknown field; it is not accepted here" };
+      return { pointer: `${at}/${escapePointer(String(p.additionalProperty))}`, detail: "unknown field; it is not accepted here" };
     case "required":
-      return { pointer: `${at}/${escape(String(p.missingProperty))}`, detail: "is required" };
+      return { pointer: `${at}/${escapePointer(String(p.missingProperty))}`, detail: "is required" };
     case "type":
       return { pointer: at, detail: `must be of type ${p.type}` };
     case "minLength":
@@ -123,6 +123,6 @@ function describeIssue(issue: AjvIssue, prefix: string): { pointer: string; deta
 }
 
 /** JSON Pointer escaping (RFC 6901 §3). */
-function escape(segment: string): string {
+function escapePointer(segment: string): string {
   return segment.replaceAll("~", "~0").replaceAll("/", "~1");
 }

@@ -1,0 +1,41 @@
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import { runDeployChecks } from "../../src/config/deploy-checks.ts";
+import { loadConfig } from "../../src/config/load.ts";
+
+const ids = (env: Record<string, string>, overrides: Record<string, unknown> = {}) =>
+  runDeployChecks(loadConfig({ env: { RAMPART_ENV: "production", ...env }, overrides })).map((f) => f.id);
+
+describe("deploy checks", () => {
+  it("pass for a production setup behind a trusted TLS proxy", () => {
+    assert.deepEqual(ids({ RAMPART_TRUSTED_PROXIES: "10.0.0.1" }), []);
+  });
+
+  it("flag no HTTPS evidence", () => {
+    assert.ok(ids({}).includes("RAMPART_CHECK_NO_HTTPS"));
+  });
+
+  it("flag HSTS off or short, and HTTPS enforcement off", () => {
+    const found = ids({ RAMPART_TRUSTED_PROXIES: "10.0.0.1" }, { https: { enforce: false, hsts: { maxAgeSeconds: 3600 } } });
+    assert.ok(found.includes("RAMPART_CHECK_HSTS_OFF"));
+    assert.ok(found.includes("RAMPART_CHECK_HTTPS_NOT_ENFORCED"));
+  });
+
+  it("flag registration open without being asked for, but not when asked for", () => {
+    const dev = runDeployChecks(loadConfig({ env: {} })).map((f) => f.id);
+    assert.ok(dev.includes("RAMPART_CHECK_REGISTRATION_OPEN_BY_DEFAULT"));
+    assert.ok(!ids({ RAMPART_TRUSTED_PROXIES: "10.0.0.1", RAMPART_REGISTRATION: "open" }).includes("RAMPART_CHECK_REGISTRATION_OPEN_BY_DEFAULT"));
+  });
+
+  it("flag a placeholder HS256 secret even when long enough", () => {
+    const found = ids({ RAMPART_TRUSTED_PROXIES: "10.0.0.1" }, { tokens: { algorithm: "HS256", hs256Secret: "secret".repeat(8) } });
+    assert.ok(found.includes("RAMPART_CHECK_WEAK_SECRET"));
+  });
+
+  it("every finding has an id, a reason and a fix", () => {
+    for (const finding of runDeployChecks(loadConfig({ env: {}, overrides: { rateLimit: { enabled: false } } }))) {
+      assert.match(finding.id, /^RAMPART_CHECK_[A-Z0-9_]+$/);
+      assert.ok(finding.reason.length > 10 && finding.fix.length > 10);
+    }
+  });
+});
