@@ -1,0 +1,27 @@
+/** fast-check generators for permissions, over a small alphabet so grants and requirements collide often. */
+import fc from "fast-check";
+
+export const word = fc.constantFrom("notes", "users", "read", "write", "any", "a", "b-c", "x_1");
+export const segment = fc.oneof(word, fc.constant("*"));
+
+/** A grant: `*`, or two or three segments any of which may be `*`. */
+export const grant = fc.oneof(
+  fc.constant("*"),
+  fc.array(segment, { minLength: 2, maxLength: 3 }).map((s) => s.join(":")),
+);
+
+/** A concrete required permission. */
+export const required = fc.array(word, { minLength: 2, maxLength: 3 }).map((s) => s.join(":"));
+
+/**
+ * An oracle written independently of the implementation: a grant as a regular expression, `*` being one
+ * segment, a trailing `*` one or more segments.
+ */
+export function oracle(grantText: string, requiredText: string): boolean {
+  const parts = grantText.split(":");
+  const last = parts.length - 1;
+  const source = parts
+    .map((p, i) => (p !== "*" ? p.replace(/[-_]/g, "\\$&") : i === last ? "[^:]+(?::[^:]+)*" : "[^:]+"))
+    .join(":");
+  return new RegExp(`^${source}$`).test(requiredText);
+}
