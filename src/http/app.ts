@@ -3,6 +3,7 @@
  * prototype poisoning, strict validation, no trust in forwarding headers), the pipeline in order,
  * problem+json for every error, and the routes.
  */
+import cookie from "@fastify/cookie";
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from "fastify";
 import type { Logger } from "pino";
 import type { ResolvedConfig } from "../config/resolve.ts";
@@ -75,6 +76,9 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   app.addHook("onRoute", (route) => {
     if (route.url === "*" && route.method === "OPTIONS") route.config = { ...route.config, rampart: { auth: "public" } };
   });
+
+  // Cookie parsing on demand only (readCookies): no per-request hook.
+  await app.register(cookie, { hook: false });
 
   let closing = false;
   app.addHook("preClose", (done) => {

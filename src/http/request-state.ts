@@ -3,6 +3,7 @@
  * security declaration (`config.rampart`). Declared here so every stage shares one shape.
  */
 import type { ClientInfo } from "../core/client.ts";
+import type { PermissionSet } from "../core/authz/index.ts";
 
 export type CredentialKind = "bearer" | "api-token" | "cookie";
 
@@ -21,6 +22,10 @@ export interface Principal {
   scopes?: readonly string[];
   /** Access-token expiry (epoch seconds), where the credential has one. */
   expiresAt?: number;
+  /** What the principal may do now: its roles' grants, narrowed by token scopes. */
+  permissions: PermissionSet;
+  /** The owner's grants before scope narrowing (to tell 403 insufficient_scope from plain 403). */
+  ownerPermissions: PermissionSet;
 }
 
 export interface RequestState {

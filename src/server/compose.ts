@@ -6,6 +6,12 @@ import type { FastifyInstance } from "fastify";
 import type { Logger } from "pino";
 import type { ResolvedConfig } from "../config/resolve.ts";
 import { buildApp } from "../http/app.ts";
+import { authRoutes } from "../http/routes/auth.ts";
+import { createAuthorizeStage } from "../http/stages/authorize.ts";
+import { createCsrfStage } from "../http/stages/csrf.ts";
+import { audit } from "../identity/audit.ts";
+import { createAuthenticator } from "../identity/authenticator.ts";
+import { openIdentity } from "../identity/context.ts";
 
 export interface RampartServer {
   app: FastifyInstance;
@@ -15,14 +21,38 @@ export interface RampartServer {
 }
 
 export async function composeServer(config: ResolvedConfig, logger: Logger): Promise<RampartServer> {
-  const app = await buildApp({ config, logger });
+  const identity = await openIdentity(config, logger);
+  const app = await buildApp({
+    config,
+    logger,
+    authenticator: createAuthenticator(identity),
+    stages: {
+      csrf: createCsrfStage(identity.csrf, config.cors.origins),
+      authorize: createAuthorizeStage((request, missing) => {
+        void audit(identity, request, { type: "authz.denied", details: { permission: missing, route: request.routeOptions.url } });
+      }),
+    },
+    readiness: [
+      { name: "storage", check: () => identity.database.ping() },
+      ...(identity.redis ? [{ name: "redis", check: async () => void (await identity.redis?.ping()) }] : []),
+    ],
+    routes: async (scope) => {
+      await scope.register(authRoutes(identity));
+    },
+  });
+  const admins = await identity.repos.users.countAdmins();
   return {
     app,
     banner: [
       `mode: ${config.env}${config.https.enforce ? " (HTTPS enforced)" : ""}`,
-      `storage: ${config.databaseUrl ? "PostgreSQL" : `embedded SQLite in ${config.dataDir}`}`,
+      `storage: ${identity.database.engine === "postgres" ? "PostgreSQL" : `embedded SQLite in ${config.dataDir}`}`,
       `shared state: ${config.redisUrl ? "Redis" : "in-process"}`,
+      `registration: ${config.registration}`,
+      ...(admins === 0 ? ["no admin yet: create one with `npx rampart users create --email you@example.com --role admin`"] : []),
     ],
-    close: () => app.close(),
+    async close() {
+      await app.close();
+      await identity.close();
+    },
   };
 }

@@ -1,0 +1,283 @@
+/** The Identity routes of CONTRACT.md. Flows live in src/identity; this file is HTTP shape only. */
+import { Type as T } from "@sinclair/typebox";
+import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
+import { parsePermission } from "../../core/authz/index.ts";
+import { RampartError } from "../../core/errors.ts";
+import { checkPassword } from "../../core/passwords/index.ts";
+import { generateApiToken } from "../../core/tokens/index.ts";
+import { audit } from "../../identity/audit.ts";
+import type { IdentityContext } from "../../identity/context.ts";
+import { CSRF_COOKIE, DEV_CSRF_COOKIE, DEV_SESSION_COOKIE, SESSION_COOKIE } from "../../identity/credentials.ts";
+import { login } from "../../identity/login.ts";
+import { openSession, refreshSession, revokeAccessToken, revokeAllSessions, revokeSessions } from "../../identity/sessions.ts";
+import type { Principal } from "../request-state.ts";
+
+const Email = T.String({ minLength: 3, maxLength: 320, pattern: "^\\s*[^\\s@]+@[^\\s@]+\\s*$" });
+// Upper bound only: length rules are the password policy's job, and it names them clearly.
+const Password = T.String({ minLength: 1, maxLength: 1024 });
+const Credentials = T.Object({ email: Email, password: Password }, { additionalProperties: false });
+const UserOut = T.Object({ id: T.String(), email: T.String(), roles: T.Array(T.String()) });
+const TokenPair = T.Object({
+  access_token: T.String(),
+  token_type: T.Literal("Bearer"),
+  expires_in: T.Integer(),
+  refresh_token: T.String(),
+});
+const ApiTokenOut = T.Object({
+  id: T.String(),
+  name: T.String(),
+  prefix: T.String(),
+  scopes: T.Array(T.String()),
+  created_at: T.String(),
+  expires_at: T.Union([T.String(), T.Null()]),
+  last_used_at: T.Union([T.String(), T.Null()]),
+});
+
+function principalOf(request: FastifyRequest): Principal {
+  const principal = request.rampart.principal;
+  if (!principal) throw new RampartError("RAMPART_ERR_UNAUTHENTICATED");
+  return principal;
+}
+
+export function authRoutes(identity: IdentityContext) {
+  const { config, repos } = identity;
+  const policy = { minLength: config.passwords.minLength, maxLength: config.passwords.maxLength };
+
+  return async function routes(app: FastifyInstance) {
+    app.post(
+      "/auth/register",
+      {
+        config: { rampart: { auth: "public" } },
+        schema: { tags: ["identity"], body: Credentials, response: { 201: UserOut } },
+      },
+      async (request, reply) => {
+        if (config.registration === "closed") throw new RampartError("RAMPART_ERR_REGISTRATION_CLOSED", { detail: "Self-service registration is closed; ask an administrator." });
+        const { email, password } = request.body as { email: string; password: string };
+        checkPassword(password, { ...policy, email });
+        const user = await repos.users.create({ email, passwordHash: await identity.hasher.hash(password), roles: ["user"] });
+        await audit(identity, request, { type: "user.registered", actorId: user.id, subject: user.id });
+        return reply.code(201).send({ id: user.id, email: user.email, roles: user.roles });
+      },
+    );
+
+    app.post(
+      "/auth/login",
+      {
+        config: { rampart: { auth: "public" } },
+        schema: {
+          tags: ["identity"],
+          body: Credentials,
+          querystring: T.Object({ session: T.Optional(T.Literal("cookie")) }, { additionalProperties: false }),
+        },
+      },
+      async (request, reply) => {
+        const { email, password } = request.body as { email: string; password: string };
+        const user = await login(identity, request, email, password);
+        const session = await openSession(identity, user);
+        if ((request.query as { session?: string }).session !== "cookie") {
+          const { sessionId: _, ...pair } = session;
+          return pair;
+        }
+        const csrfToken = identity.csrf.issue(session.sessionId);
+        setSessionCookies(request, reply, session.access_token, csrfToken, session.expires_in);
+        return { token_type: "Cookie", expires_in: session.expires_in, csrf_token: csrfToken, refresh_token: session.refresh_token };
+      },
+    );
+
+    app.post(
+      "/auth/refresh",
+      {
+        config: { rampart: { auth: "public" } },
+        schema: {
+          tags: ["identity"],
+          body: T.Object({ refresh_token: T.String({ minLength: 1, maxLength: 512 }) }, { additionalProperties: false }),
+          response: { 200: TokenPair },
+        },
+      },
+      async (request) => {
+        const { sessionId: _, ...pair } = await refreshSession(identity, request, (request.body as { refresh_token: string }).refresh_token);
+        return pair;
+      },
+    );
+
+    app.post(
+      "/auth/logout",
+      {
+        config: { rampart: { credentials: ["bearer", "cookie"] } },
+        schema: {
+          tags: ["identity"],
+          body: T.Optional(T.Object({ refresh_token: T.Optional(T.String({ maxLength: 512 })) }, { additionalProperties: false })),
+        },
+      },
+      async (request, reply) => {
+        const principal = principalOf(request);
+        if (principal.expiresAt) await revokeAccessToken(identity, principal.userId, principal.credentialId, principal.expiresAt);
+        const families = principal.sessionId ? [principal.sessionId] : [];
+        const presented = (request.body as { refresh_token?: string } | undefined)?.refresh_token;
+        if (presented) {
+          const { hashRefreshToken } = await import("../../core/tokens/index.ts");
+          const record = await repos.refreshTokens.findByHash(hashRefreshToken(presented));
+          if (record && record.userId === principal.userId && !families.includes(record.familyId)) families.push(record.familyId);
+        }
+        await revokeSessions(identity, principal.userId, families);
+        await audit(identity, request, { type: "logout", subject: principal.sessionId ?? null });
+        clearSessionCookies(reply);
+        return reply.code(204).send();
+      },
+    );
+
+    app.get(
+      "/auth/me",
+      {
+        schema: {
+          tags: ["identity"],
+          response: { 200: T.Object({ id: T.String(), email: T.String(), roles: T.Array(T.String()), permissions: T.Array(T.String()) }) },
+        },
+      },
+      async (request) => {
+        const principal = principalOf(request);
+        return { id: principal.userId, email: principal.email ?? "", roles: [...principal.roles], permissions: [...principal.permissions.list()] };
+      },
+    );
+
+    app.post(
+      "/auth/password",
+      {
+        config: { rampart: { credentials: ["bearer", "cookie"] } },
+        schema: {
+          tags: ["identity"],
+          body: T.Object({ current_password: Password, new_password: Password }, { additionalProperties: false }),
+        },
+      },
+      async (request, reply) => {
+        const principal = principalOf(request);
+        const { current_password, new_password } = request.body as { current_password: string; new_password: string };
+        const user = await repos.users.findById(principal.userId);
+        if (!user) throw new RampartError("RAMPART_ERR_UNAUTHENTICATED");
+        await login(identity, request, user.email, current_password);
+        checkPassword(new_password, { ...policy, email: user.email });
+        await repos.users.setPasswordHash(user.id, await identity.hasher.hash(new_password));
+        const revoked = await revokeAllSessions(identity, user.id, principal.sessionId);
+        await audit(identity, request, { type: "password.changed", subject: user.id, details: { sessionsRevoked: revoked.length } });
+        return reply.code(204).send();
+      },
+    );
+
+    app.post(
+      "/auth/tokens",
+      {
+        config: { rampart: { credentials: ["bearer", "cookie"], permissions: ["tokens:manage"] } },
+        schema: {
+          tags: ["identity"],
+          body: T.Object(
+            {
+              name: T.String({ minLength: 1, maxLength: 100 }),
+              scopes: T.Array(T.String({ minLength: 1, maxLength: 100 }), { minItems: 1, maxItems: 50, uniqueItems: true }),
+              expires_in_days: T.Optional(T.Integer({ minimum: 1, maximum: config.tokens.apiTokenMaxDays })),
+            },
+            { additionalProperties: false },
+          ),
+          response: {
+            201: T.Object({
+              id: T.String(),
+              name: T.String(),
+              token: T.String(),
+              scopes: T.Array(T.String()),
+              expires_at: T.Union([T.String(), T.Null()]),
+            }),
+          },
+        },
+      },
+      async (request, reply) => {
+        const principal = principalOf(request);
+        const body = request.body as { name: string; scopes: string[]; expires_in_days?: number };
+        body.scopes.forEach((scope, index) => {
+          try {
+            parsePermission(scope);
+          } catch {
+            throw new RampartError("RAMPART_ERR_VALIDATION", {
+              detail: `/scopes/${index}: must be a permission like notes:read or *`,
+              extensions: { errors: [{ pointer: `/scopes/${index}`, detail: "must be a permission like notes:read or *" }] },
+            });
+          }
+        });
+        const generated = generateApiToken();
+        const expiresAt = body.expires_in_days ? new Date(Date.now() + body.expires_in_days * 86_400_000) : null;
+        const record = await repos.apiTokens.insert({
+          userId: principal.userId,
+          name: body.name,
+          prefix: generated.prefix,
+          secretHash: generated.secretHash,
+          scopes: body.scopes,
+          expiresAt,
+        });
+        await audit(identity, request, { type: "token.created", subject: record.id, details: { scopes: record.scopes } });
+        return reply.code(201).send({
+          id: record.id,
+          name: record.name,
+          token: generated.token,
+          scopes: record.scopes,
+          expires_at: record.expiresAt?.toISOString() ?? null,
+        });
+      },
+    );
+
+    app.get(
+      "/auth/tokens",
+      {
+        config: { rampart: { permissions: ["tokens:manage"] } },
+        schema: { tags: ["identity"], response: { 200: T.Array(ApiTokenOut) } },
+      },
+      async (request) =>
+        (await repos.apiTokens.listForUser(principalOf(request).userId)).map((t) => ({
+          id: t.id,
+          name: t.name,
+          prefix: t.prefix,
+          scopes: t.scopes,
+          created_at: t.createdAt.toISOString(),
+          expires_at: t.expiresAt?.toISOString() ?? null,
+          last_used_at: t.lastUsedAt?.toISOString() ?? null,
+        })),
+    );
+
+    app.delete(
+      "/auth/tokens/:id",
+      {
+        config: { rampart: { permissions: ["tokens:manage"] } },
+        schema: { tags: ["identity"], params: T.Object({ id: T.String({ maxLength: 64 }) }) },
+      },
+      async (request, reply) => {
+        const principal = principalOf(request);
+        const { id } = request.params as { id: string };
+        if (!(await repos.apiTokens.revoke(id, principal.userId))) throw new RampartError("RAMPART_ERR_NOT_FOUND");
+        await audit(identity, request, { type: "token.deleted", subject: id });
+        return reply.code(204).send();
+      },
+    );
+
+    app.get("/.well-known/jwks.json", { config: { rampart: { auth: "public" } } }, async (_request, reply) => {
+      reply.header("cache-control", "public, max-age=300");
+      return identity.keyRing.jwks();
+    });
+  };
+
+  function cookieNames(request: FastifyRequest) {
+    const secure = request.rampart.client.scheme === "https" || config.production;
+    return secure
+      ? { session: SESSION_COOKIE, csrf: CSRF_COOKIE, secure: true }
+      : { session: DEV_SESSION_COOKIE, csrf: DEV_CSRF_COOKIE, secure: false };
+  }
+
+  function setSessionCookies(request: FastifyRequest, reply: FastifyReply, accessToken: string, csrfToken: string, maxAge: number) {
+    const names = cookieNames(request);
+    const base = { path: "/", secure: names.secure, sameSite: config.sessions.sameSite, maxAge } as const;
+    reply.setCookie(names.session, accessToken, { ...base, httpOnly: true });
+    // Readable by the page on purpose: it echoes the value in X-CSRF-Token (signed double submit).
+    reply.setCookie(names.csrf, csrfToken, { ...base, httpOnly: false });
+  }
+
+  function clearSessionCookies(reply: FastifyReply) {
+    for (const name of [SESSION_COOKIE, CSRF_COOKIE]) reply.clearCookie(name, { path: "/", secure: true });
+    for (const name of [DEV_SESSION_COOKIE, DEV_CSRF_COOKIE]) reply.clearCookie(name, { path: "/" });
+  }
+}

@@ -1,0 +1,96 @@
+/**
+ * Turns a presented credential into a principal. JWTs: verified (cached by exact token string until
+ * `exp`), then the revocation list and the user's current state are checked on EVERY request — the
+ * cache never outlives a logout, a password change or a disabled account. API tokens: the checksum
+ * rejects garbage before any lookup; the stored hash, expiry and revocation are checked each time.
+ */
+import type { FastifyRequest } from "fastify";
+import { compilePermissions, intersect } from "../core/authz/index.ts";
+import { RampartError } from "../core/errors.ts";
+import { type AccessTokenClaims, hashApiToken, parseApiToken } from "../core/tokens/index.ts";
+import type { Authenticator } from "../http/stages/authenticate.ts";
+import { BEARER_CHALLENGE } from "../http/stages/authenticate.ts";
+import type { CredentialKind, Principal } from "../http/request-state.ts";
+import type { IdentityContext } from "./context.ts";
+import { readCredential } from "./credentials.ts";
+
+const TOUCH_INTERVAL_MS = 60_000;
+
+export function invalidToken(reason: string, description = "The access token is invalid, expired or revoked."): RampartError {
+  return new RampartError("RAMPART_ERR_INVALID_TOKEN", {
+    reason,
+    headers: { "www-authenticate": `${BEARER_CHALLENGE}, error="invalid_token", error_description="${description}"` },
+  });
+}
+
+export function createAuthenticator(identity: IdentityContext): Authenticator {
+  const lastTouched = new Map<string, number>();
+
+  async function fromJwt(token: string, via: CredentialKind): Promise<Principal> {
+    let claims: AccessTokenClaims;
+    try {
+      claims = identity.verifier.verifyCached(token) ?? (await identity.verifier.verify(token));
+    } catch (error) {
+      throw invalidToken((error as RampartError).reason ?? "verification failed");
+    }
+    if (identity.revocations.isRevoked(claims)) throw invalidToken("revoked");
+    const user = await identity.users.get(claims.sub);
+    if (!user || user.disabled) throw invalidToken(user ? "user disabled" : "unknown user");
+    return {
+      userId: user.id,
+      email: user.email,
+      roles: user.roles,
+      via,
+      credentialId: claims.jti,
+      ...(claims.sid ? { sessionId: claims.sid } : {}),
+      expiresAt: claims.exp,
+      permissions: user.permissions,
+      ownerPermissions: user.permissions,
+    };
+  }
+
+  async function fromApiToken(token: string): Promise<Principal> {
+    try {
+      parseApiToken(token);
+    } catch (error) {
+      throw invalidToken((error as RampartError).reason ?? "malformed API token", "The API token is invalid, expired or revoked.");
+    }
+    const record = await identity.repos.apiTokens.findBySecretHash(hashApiToken(token));
+    const now = Date.now();
+    if (!record || record.revokedAt || (record.expiresAt && record.expiresAt.getTime() <= now)) {
+      throw invalidToken(record ? "API token revoked or expired" : "unknown API token", "The API token is invalid, expired or revoked.");
+    }
+    const user = await identity.users.get(record.userId);
+    if (!user || user.disabled) throw invalidToken("user disabled", "The API token is invalid, expired or revoked.");
+    if ((lastTouched.get(record.id) ?? 0) + TOUCH_INTERVAL_MS < now) {
+      lastTouched.set(record.id, now);
+      if (lastTouched.size > 10_000) lastTouched.clear();
+      identity.repos.apiTokens.touchLastUsed(record.id, new Date(now)).catch((error) => {
+        identity.logger.warn({ err: error }, "could not record API token use");
+      });
+    }
+    return {
+      userId: user.id,
+      email: user.email,
+      roles: user.roles,
+      via: "api-token",
+      credentialId: record.id,
+      scopes: record.scopes,
+      // A token's scopes only ever narrow what its owner may do now.
+      permissions: intersect(user.permissions, compilePermissions(record.scopes)),
+      ownerPermissions: user.permissions,
+    };
+  }
+
+  return {
+    authenticate(request: FastifyRequest) {
+      const credential = readCredential(request);
+      if (!credential) return undefined;
+      const accepted = request.routeOptions.config?.rampart?.credentials;
+      if (credential.kind === "malformed") throw invalidToken("malformed Authorization header");
+      if (accepted && !accepted.includes(credential.kind)) throw invalidToken(`${credential.kind} not accepted on this route`);
+      if (credential.kind === "api-token") return fromApiToken(credential.token);
+      return fromJwt(credential.token, credential.kind);
+    },
+  };
+}

@@ -1,0 +1,129 @@
+/**
+ * Everything identity needs, opened once: storage (migrated), signing keys, token issuer and verifier,
+ * revocation list (warmed from storage), password hasher, login throttle, role resolver and the user
+ * state cache. `close()` releases it all.
+ */
+import { Redis } from "ioredis";
+import type { Logger } from "pino";
+import type { ResolvedConfig } from "../config/resolve.ts";
+import { createRoleResolver, type RoleResolver } from "../core/authz/roles.ts";
+import { createPasswordHasher, type PasswordHasher } from "../core/passwords/index.ts";
+import { createRevocationList, type RevocationList } from "../core/revocation.ts";
+import {
+  createLoginThrottle,
+  createMemoryLoginThrottleStore,
+  createRedisLoginThrottleStore,
+  type LoginThrottle,
+} from "../core/throttle/index.ts";
+import {
+  type AccessTokenIssuer,
+  type AccessTokenVerifier,
+  createAccessTokenIssuer,
+  createAccessTokenVerifier,
+  type KeyRing,
+} from "../core/tokens/index.ts";
+import { createRepositories, type DatabaseHandle, migrateToLatest, openDatabase, type Repositories } from "../store/index.ts";
+import { createCsrfSigner, type CsrfSigner } from "./csrf.ts";
+import { loadKeyRing, privateSecretOf } from "./keys.ts";
+import { createUserStateCache, type UserStateCache } from "./user-state.ts";
+
+export interface IdentityContext {
+  config: ResolvedConfig;
+  logger: Logger;
+  database: DatabaseHandle;
+  repos: Repositories;
+  keyRing: KeyRing;
+  issuer: AccessTokenIssuer;
+  verifier: AccessTokenVerifier;
+  revocations: RevocationList;
+  hasher: PasswordHasher;
+  throttle: LoginThrottle;
+  roles: RoleResolver;
+  users: UserStateCache;
+  redis: Redis | undefined;
+  csrf: CsrfSigner;
+  /** Re-reads the role table after an admin change. */
+  reloadRoles(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export async function openIdentity(config: ResolvedConfig, logger: Logger): Promise<IdentityContext> {
+  const database = await openDatabase({
+    dataDir: config.dataDir,
+    ...(config.databaseUrl ? { databaseUrl: config.databaseUrl } : {}),
+    onError: (error) => logger.error({ err: error }, "database connection error"),
+  });
+  const applied = await migrateToLatest(database.db);
+  if (applied.length > 0) logger.info({ applied }, "database migrated");
+  const repos = createRepositories(database.db);
+
+  const keyRing = await loadKeyRing(config, repos);
+  const { issuer: iss, audience, accessTtlSeconds, clockToleranceSeconds } = config.tokens;
+  const issuer = createAccessTokenIssuer({ keyRing, issuer: iss, audience, lifetime: accessTtlSeconds });
+  const verifier = createAccessTokenVerifier({ keyRing, issuer: iss, audience, clockTolerance: clockToleranceSeconds });
+
+  const revocations = createRevocationList({ accessTokenLifetime: accessTtlSeconds, clockTolerance: clockToleranceSeconds });
+  const active = await repos.revocations.activeSince(new Date());
+  const seconds = (d: Date) => Math.floor(d.getTime() / 1000);
+  revocations.load([
+    ...active.jtis.map((r) => ({ kind: "jti" as const, jti: r.jti, until: seconds(r.expiresAt) })),
+    ...active.sessions.map((r) => ({ kind: "sid" as const, sid: r.sid, until: seconds(r.expiresAt) })),
+  ]);
+
+  const redis = config.redisUrl
+    ? new Redis(config.redisUrl, { lazyConnect: false, enableOfflineQueue: false, maxRetriesPerRequest: 1 })
+    : undefined;
+  redis?.on("error", (error) => logger.warn({ err: { message: error.message } }, "redis error"));
+  const t = config.loginThrottle;
+  const throttleStore = redis
+    ? createRedisLoginThrottleStore({
+        client: redis,
+        failurePolicy: config.rateLimit.failurePolicy,
+        onFallback: (error) => logger.warn({ err: error }, "login throttle: Redis unavailable, using local state"),
+      })
+    : createMemoryLoginThrottleStore();
+  const throttle = createLoginThrottle({
+    store: throttleStore,
+    policy: {
+      freeFailures: t.freeFailures,
+      failureWindowMs: t.windowSeconds * 1000,
+      baseDelayMs: t.baseDelaySeconds * 1000,
+      maxDelayMs: t.maxDelaySeconds * 1000,
+      clientMaxFailures: t.clientFailuresPerHour,
+      clientWindowMs: 3_600_000,
+    },
+  });
+
+  const roles = createRoleResolver(await roleTable(repos));
+  const users = createUserStateCache(repos, roles);
+
+  return {
+    config,
+    logger,
+    database,
+    repos,
+    keyRing,
+    issuer,
+    verifier,
+    revocations,
+    hasher: createPasswordHasher(config.passwords.argon2),
+    throttle,
+    roles,
+    users,
+    redis,
+    csrf: createCsrfSigner(await privateSecretOf(config, repos)),
+    async reloadRoles() {
+      roles.update(await roleTable(repos));
+      users.invalidate();
+    },
+    async close() {
+      await throttleStore.close();
+      redis?.disconnect();
+      await database.close();
+    },
+  };
+}
+
+async function roleTable(repos: Repositories): Promise<Record<string, string[]>> {
+  return Object.fromEntries((await repos.roles.list()).map((role) => [role.name, role.permissions]));
+}

@@ -1,0 +1,41 @@
+/** Where credentials travel: the Authorization header schemes and the browser-session cookies. */
+import "@fastify/cookie";
+import type { FastifyRequest } from "fastify";
+
+export type PresentedCredential =
+  | { kind: "bearer"; token: string }
+  | { kind: "api-token"; token: string }
+  | { kind: "cookie"; token: string }
+  | { kind: "malformed" }
+  | undefined;
+
+/** `__Host-` cookies are pinned to this host, Secure and Path=/ (RFC 6265bis §4.1.3.2). */
+export const SESSION_COOKIE = "__Host-rampart_session";
+export const CSRF_COOKIE = "__Host-rampart_csrf";
+/** Development over plain http://localhost cannot set Secure cookies, so the prefix is dropped there. */
+export const DEV_SESSION_COOKIE = "rampart_session";
+export const DEV_CSRF_COOKIE = "rampart_csrf";
+
+export function readCredential(request: FastifyRequest): PresentedCredential {
+  const header = request.headers.authorization;
+  if (header !== undefined) {
+    const space = header.indexOf(" ");
+    if (space === -1) return { kind: "malformed" };
+    const scheme = header.slice(0, space).toLowerCase();
+    const token = header.slice(space + 1).trim();
+    if (!token) return { kind: "malformed" };
+    if (scheme === "bearer") return token.startsWith("rmp_") ? { kind: "api-token", token } : { kind: "bearer", token };
+    if (scheme === "token") return { kind: "api-token", token };
+    return { kind: "malformed" };
+  }
+  const cookies = readCookies(request);
+  const session = cookies[SESSION_COOKIE] ?? cookies[DEV_SESSION_COOKIE];
+  return session ? { kind: "cookie", token: session } : undefined;
+}
+
+/** Cookies are parsed only when a request has no Authorization header (most API calls never pay). */
+export function readCookies(request: FastifyRequest): Record<string, string | undefined> {
+  const header = request.headers.cookie;
+  if (!header) return {};
+  return request.server.parseCookie(header);
+}

@@ -1,0 +1,41 @@
+/**
+ * Password verification with throttling and no user enumeration: the back-off is checked BEFORE the
+ * password (a correct password does not lift it), an unknown email verifies against a dummy hash so
+ * it costs the same, and every failure — unknown email, wrong password, disabled account — gets the
+ * same 401 body.
+ */
+import type { FastifyRequest } from "fastify";
+import { RampartError } from "../core/errors.ts";
+import { audit } from "./audit.ts";
+import type { IdentityContext } from "./context.ts";
+import { BEARER_CHALLENGE } from "../http/stages/authenticate.ts";
+
+export async function login(identity: IdentityContext, request: FastifyRequest, email: string, password: string) {
+  const client = request.rampart.client.ip;
+  const gate = await identity.throttle.check(email, client);
+  if (!gate.allowed) {
+    const seconds = Math.max(1, Math.ceil(gate.retryAfterMs / 1000));
+    await audit(identity, request, { type: "login.throttled", details: { scope: gate.scope } });
+    throw new RampartError("RAMPART_ERR_LOGIN_THROTTLED", {
+      detail: `Too many failed attempts; try again in ${seconds} s.`,
+      headers: { "retry-after": String(seconds) },
+      extensions: { policy: "login-backoff" },
+    });
+  }
+  const user = await identity.repos.users.findByEmail(email);
+  const ok = user ? await identity.hasher.verify(user.passwordHash, password) : await identity.hasher.verifyAgainstDummy(password);
+  if (!user || !ok || user.disabled) {
+    await identity.throttle.recordFailure(email, client);
+    await audit(identity, request, { type: "login.failure", actorId: user?.id ?? null, subject: user?.id ?? null });
+    throw new RampartError("RAMPART_ERR_INVALID_CREDENTIALS", {
+      detail: "The email or password is incorrect.",
+      headers: { "www-authenticate": `${BEARER_CHALLENGE}, error="invalid_token"` },
+    });
+  }
+  await identity.throttle.recordSuccess(email, client);
+  if (identity.hasher.needsRehash(user.passwordHash)) {
+    await identity.repos.users.setPasswordHash(user.id, await identity.hasher.hash(password));
+  }
+  await audit(identity, request, { type: "login.success", actorId: user.id, subject: user.id });
+  return user;
+}
