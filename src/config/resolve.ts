@@ -5,6 +5,7 @@
  */
 import { readFileSync } from "node:fs";
 import { InvalidProxyEntryError, parseTrustedProxies, type TrustedProxies } from "../core/client.ts";
+import { parsePolicy } from "../core/ratelimit/policy.ts";
 import type { ConfigInput } from "./schema.ts";
 import { ConfigError, type ConfigIssue } from "./errors.ts";
 
@@ -61,6 +62,15 @@ export function resolveConfig(input: ConfigInput): ResolvedConfig {
     if (Buffer.byteLength(secret) < 32) {
       issues.push({ key: "/tokens/hs256Secret", message: "HS256 needs a secret of at least 32 bytes (256 bits); prefer EdDSA" });
     }
+  }
+  for (const group of ["perIp", "perPrincipal", "login", "register"] as const) {
+    input.rateLimit[group].forEach((spec, index) => {
+      try {
+        parsePolicy("check", spec);
+      } catch (error) {
+        issues.push({ key: `/rateLimit/${group}/${index}`, message: (error as Error).message.replace(/^rate-limit policy "check": /, "") });
+      }
+    });
   }
   if (input.passwords.minLength > input.passwords.maxLength) {
     issues.push({ key: "/passwords/minLength", message: `must not exceed passwords.maxLength (${input.passwords.maxLength})` });

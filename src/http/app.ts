@@ -26,6 +26,8 @@ export interface AppOptions {
   /** Extra pipeline stages provided by other layers (rate limits, CSRF, authorization). */
   stages?: Partial<Record<Exclude<StageName, "cors" | "transport" | "headers" | "authenticate">, Stage>>;
   readiness?: ReadinessCheck[];
+  /** Compiles per-route state (rate limits) at registration; throws to stop start-up. */
+  onRoute?: (route: import("fastify").RouteOptions) => void;
   /** Registers feature routes (identity, admin, notes…). */
   routes?: (app: FastifyInstance) => Promise<void> | void;
 }
@@ -72,6 +74,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     }
     return sendError(new RampartError("RAMPART_ERR_NOT_FOUND"), request, reply);
   });
+  if (options.onRoute) app.addHook("onRoute", options.onRoute);
   // @fastify/cors answers preflights on its own OPTIONS * route; a preflight carries no credentials.
   app.addHook("onRoute", (route) => {
     if (route.url === "*" && route.method === "OPTIONS") route.config = { ...route.config, rampart: { auth: "public" } };

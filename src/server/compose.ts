@@ -11,7 +11,9 @@ import { createAuthorizeStage } from "../http/stages/authorize.ts";
 import { createCsrfStage } from "../http/stages/csrf.ts";
 import { audit } from "../identity/audit.ts";
 import { createAuthenticator } from "../identity/authenticator.ts";
-import { openIdentity } from "../identity/context.ts";
+import { type IdentityContext, openIdentity } from "../identity/context.ts";
+import { MemoryRateLimitStore, type RateLimitStore, RedisRateLimitStore } from "../core/ratelimit/index.ts";
+import { createRateLimitStages } from "../http/stages/rate-limit.ts";
 
 export interface RampartServer {
   app: FastifyInstance;
@@ -22,11 +24,15 @@ export interface RampartServer {
 
 export async function composeServer(config: ResolvedConfig, logger: Logger): Promise<RampartServer> {
   const identity = await openIdentity(config, logger);
+  const limitStore = createLimitStore(config, identity, logger);
+  const limits = config.rateLimit.enabled ? createRateLimitStages(config, limitStore) : undefined;
   const app = await buildApp({
     config,
     logger,
     authenticator: createAuthenticator(identity),
+    ...(limits ? { onRoute: limits.onRoute } : {}),
     stages: {
+      ...(limits ? { "limit-client": limits.limitClient, "limit-principal": limits.limitPrincipal } : {}),
       csrf: createCsrfStage(identity.csrf, config.cors.origins),
       authorize: createAuthorizeStage((request, missing) => {
         void audit(identity, request, { type: "authz.denied", details: { permission: missing, route: request.routeOptions.url } });
@@ -52,7 +58,20 @@ export async function composeServer(config: ResolvedConfig, logger: Logger): Pro
     ],
     async close() {
       await app.close();
+      await limitStore.close();
       await identity.close();
     },
   };
+}
+
+function createLimitStore(config: ResolvedConfig, identity: IdentityContext, logger: Logger): RateLimitStore {
+  if (!identity.redis) return new MemoryRateLimitStore({ maxKeys: config.rateLimit.maxKeys });
+  return new RedisRateLimitStore({
+    client: identity.redis,
+    failure: config.rateLimit.failurePolicy,
+    timeoutMs: config.rateLimit.redisTimeoutMs,
+    fallback: { maxKeys: config.rateLimit.maxKeys },
+    onUnavailable: (event) => logger.error({ err: event.error, failure: event.failure }, "rate limiting: Redis unavailable"),
+    onRecovered: (event) => logger.warn({ downtimeMs: event.downtimeMs }, "rate limiting: Redis is back"),
+  });
 }

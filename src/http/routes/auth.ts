@@ -47,7 +47,7 @@ export function authRoutes(identity: IdentityContext) {
     app.post(
       "/auth/register",
       {
-        config: { rampart: { auth: "public" } },
+        config: { rampart: { auth: "public", limits: [{ policy: "register", key: "ip" }] } },
         schema: { tags: ["identity"], body: Credentials, response: { 201: UserOut } },
       },
       async (request, reply) => {
@@ -63,7 +63,7 @@ export function authRoutes(identity: IdentityContext) {
     app.post(
       "/auth/login",
       {
-        config: { rampart: { auth: "public" } },
+        config: { rampart: { auth: "public", limits: [{ policy: "login", key: "ip" }] } },
         schema: {
           tags: ["identity"],
           body: Credentials,
