@@ -17,6 +17,8 @@ import { createHeadersStage } from "./stages/headers.ts";
 import { createRequestIdGenerator, createTransportStage } from "./stages/transport.ts";
 import { createClientErrorHandler } from "./client-errors.ts";
 import { opsRoutes, type ReadinessCheck } from "./routes/ops.ts";
+import { createRouteRegistry, type RouteEntry } from "./route-security.ts";
+import { DOCS_PREFIX, registerOpenApi } from "./openapi.ts";
 import "./request-state.ts";
 
 export interface AppOptions {
@@ -26,10 +28,19 @@ export interface AppOptions {
   /** Extra pipeline stages provided by other layers (rate limits, CSRF, authorization). */
   stages?: Partial<Record<Exclude<StageName, "cors" | "transport" | "headers" | "authenticate">, Stage>>;
   readiness?: ReadinessCheck[];
+  /** Serve /openapi.json and /docs (default true). */
+  openApi?: boolean;
   /** Compiles per-route state (rate limits) at registration; throws to stop start-up. */
   onRoute?: (route: import("fastify").RouteOptions) => void;
   /** Registers feature routes (identity, admin, notes…). */
   routes?: (app: FastifyInstance) => Promise<void> | void;
+}
+
+declare module "fastify" {
+  interface FastifyInstance {
+    /** Every registered route with its security declaration (for `rampart routes` and docs). */
+    rampartRoutes(): RouteEntry[];
+  }
 }
 
 export const HTTP_METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"] as const;
@@ -74,11 +85,21 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     }
     return sendError(new RampartError("RAMPART_ERR_NOT_FOUND"), request, reply);
   });
-  if (options.onRoute) app.addHook("onRoute", options.onRoute);
   // @fastify/cors answers preflights on its own OPTIONS * route; a preflight carries no credentials.
   app.addHook("onRoute", (route) => {
     if (route.url === "*" && route.method === "OPTIONS") route.config = { ...route.config, rampart: { auth: "public" } };
   });
+  // The docs are public by nature; their routes come from @fastify/swagger-ui, so mark them here,
+  // before the registry reads each route's declaration.
+  app.addHook("onRoute", (route) => {
+    if (route.url === DOCS_PREFIX || route.url.startsWith(`${DOCS_PREFIX}/`)) {
+      route.config = { ...route.config, rampart: { auth: "public" } };
+    }
+  });
+  const registry = createRouteRegistry();
+  app.addHook("onRoute", registry.onRoute);
+  app.decorate("rampartRoutes", registry.table);
+  if (options.onRoute) app.addHook("onRoute", options.onRoute);
 
   // Cookie parsing on demand only (readCookies): no per-request hook.
   await app.register(cookie, { hook: false });
@@ -108,6 +129,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     },
   );
 
+  if (options.openApi !== false) await registerOpenApi(app);
   await app.register(opsRoutes, { readiness: options.readiness ?? [] });
   if (options.routes) await app.register(async (scope) => options.routes?.(scope));
   return app;

@@ -115,6 +115,8 @@ function describeIssue(issue: AjvIssue, prefix: string): { pointer: string; deta
       return { pointer: at, detail: `must be a valid ${p.format}` };
     case "pattern":
       return { pointer: at, detail: "has an invalid format" };
+    case "minProperties":
+      return { pointer: at, detail: `must have at least ${p.limit} field${p.limit === 1 ? "" : "s"}` };
     case "uniqueItems":
       return { pointer: at, detail: "must not contain duplicate items" };
     default:

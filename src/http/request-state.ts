@@ -22,10 +22,8 @@ export interface Principal {
   scopes?: readonly string[];
   /** Access-token expiry (epoch seconds), where the credential has one. */
   expiresAt?: number;
-  /** What the principal may do now: its roles' grants, narrowed by token scopes. */
+  /** What the principal may do now: its roles' grants, narrowed by token scopes (a ScopedPermissionSet). */
   permissions: PermissionSet;
-  /** The owner's grants before scope narrowing (to tell 403 insufficient_scope from plain 403). */
-  ownerPermissions: PermissionSet;
 }
 
 export interface RequestState {

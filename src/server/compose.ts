@@ -6,7 +6,9 @@ import type { FastifyInstance } from "fastify";
 import type { Logger } from "pino";
 import type { ResolvedConfig } from "../config/resolve.ts";
 import { buildApp } from "../http/app.ts";
+import { adminRoutes } from "../http/routes/admin.ts";
 import { authRoutes } from "../http/routes/auth.ts";
+import { notesRoutes } from "../http/routes/notes.ts";
 import { createAuthorizeStage } from "../http/stages/authorize.ts";
 import { createCsrfStage } from "../http/stages/csrf.ts";
 import { audit } from "../identity/audit.ts";
@@ -34,8 +36,11 @@ export async function composeServer(config: ResolvedConfig, logger: Logger): Pro
     stages: {
       ...(limits ? { "limit-client": limits.limitClient, "limit-principal": limits.limitPrincipal } : {}),
       csrf: createCsrfStage(identity.csrf, config.cors.origins),
-      authorize: createAuthorizeStage((request, missing) => {
-        void audit(identity, request, { type: "authz.denied", details: { permission: missing, route: request.routeOptions.url } });
+      authorize: createAuthorizeStage((request, error) => {
+        void audit(identity, request, {
+          type: "authz.denied",
+          details: { reason: error.reason ?? error.code, route: `${request.method} ${request.routeOptions.url}` },
+        });
       }),
     },
     readiness: [
@@ -44,6 +49,8 @@ export async function composeServer(config: ResolvedConfig, logger: Logger): Pro
     ],
     routes: async (scope) => {
       await scope.register(authRoutes(identity));
+      await scope.register(adminRoutes(identity));
+      await scope.register(notesRoutes(identity.repos.notes));
     },
   });
   const admins = await identity.repos.users.countAdmins();

@@ -1,0 +1,181 @@
+/**
+ * The admin API. Every change is audited and takes effect on the target's next request: the user-state
+ * cache entry is dropped, and disabling a user also ends every session and token at once. The last
+ * enabled admin can be neither demoted nor disabled, so the system always stays administrable.
+ */
+import { Type as T } from "@sinclair/typebox";
+import type { FastifyInstance } from "fastify";
+import { parsePermission } from "../../core/authz/index.ts";
+import { RampartError } from "../../core/errors.ts";
+import { audit } from "../../identity/audit.ts";
+import type { IdentityContext } from "../../identity/context.ts";
+import { revokeAllSessions } from "../../identity/sessions.ts";
+import type { User } from "../../store/index.ts";
+
+const UserOut = T.Object({
+  id: T.String(),
+  email: T.String(),
+  roles: T.Array(T.String()),
+  disabled: T.Boolean(),
+  created_at: T.String(),
+  updated_at: T.String(),
+});
+const RoleOut = T.Object({ name: T.String(), permissions: T.Array(T.String()), builtin: T.Boolean() });
+const RoleName = T.String({ pattern: "^[a-z][a-z0-9_-]{0,63}$" });
+
+function userOut(user: User) {
+  return {
+    id: user.id,
+    email: user.email,
+    roles: user.roles,
+    disabled: user.disabled,
+    created_at: user.createdAt.toISOString(),
+    updated_at: user.updatedAt.toISOString(),
+  };
+}
+
+export function adminRoutes(identity: IdentityContext) {
+  const { repos } = identity;
+
+  return async function routes(app: FastifyInstance) {
+    app.get(
+      "/admin/users",
+      {
+        config: { rampart: { permissions: ["users:admin"] } },
+        schema: {
+          tags: ["admin"],
+          querystring: T.Object(
+            { limit: T.Integer({ minimum: 1, maximum: 500, default: 50 }), offset: T.Integer({ minimum: 0, default: 0 }) },
+            { additionalProperties: false },
+          ),
+          response: { 200: T.Object({ items: T.Array(UserOut), limit: T.Integer(), offset: T.Integer() }) },
+        },
+      },
+      async (request) => {
+        const { limit, offset } = request.query as { limit: number; offset: number };
+        return { items: (await repos.users.list({ limit, offset })).map(userOut), limit, offset };
+      },
+    );
+
+    app.patch(
+      "/admin/users/:id",
+      {
+        config: { rampart: { permissions: ["users:admin"] } },
+        schema: {
+          tags: ["admin"],
+          params: T.Object({ id: T.String({ maxLength: 64 }) }, { additionalProperties: false }),
+          body: T.Object(
+            { roles: T.Optional(T.Array(RoleName, { maxItems: 50, uniqueItems: true })), disabled: T.Optional(T.Boolean()) },
+            { additionalProperties: false, minProperties: 1 },
+          ),
+          response: { 200: UserOut },
+        },
+      },
+      async (request) => {
+        const { id } = request.params as { id: string };
+        const change = request.body as { roles?: string[]; disabled?: boolean };
+        const user = await repos.users.findById(id);
+        if (!user) throw new RampartError("RAMPART_ERR_NOT_FOUND");
+        const losesAdmin =
+          user.roles.includes("admin") && !user.disabled && (change.disabled === true || (change.roles && !change.roles.includes("admin")));
+        if (losesAdmin && (await repos.users.countAdmins()) <= 1) {
+          throw new RampartError("RAMPART_ERR_CONFLICT", { detail: "This is the last enabled admin; promote another admin first." });
+        }
+        if (change.roles) await repos.users.setRoles(id, change.roles);
+        if (change.disabled !== undefined) await repos.users.setDisabled(id, change.disabled);
+        identity.users.invalidate(id);
+        if (change.disabled === true) {
+          await revokeAllSessions(identity, id);
+          await repos.apiTokens.revokeAllForUser(id);
+        }
+        await audit(identity, request, { type: "admin.user.updated", subject: id, details: change });
+        const updated = await repos.users.findById(id);
+        if (!updated) throw new RampartError("RAMPART_ERR_NOT_FOUND");
+        return userOut(updated);
+      },
+    );
+
+    app.get(
+      "/admin/roles",
+      { config: { rampart: { permissions: ["roles:admin"] } }, schema: { tags: ["admin"], response: { 200: T.Array(RoleOut) } } },
+      async () => (await repos.roles.list()).map((r) => ({ name: r.name, permissions: r.permissions, builtin: r.builtin })),
+    );
+
+    app.put(
+      "/admin/roles/:name",
+      {
+        config: { rampart: { permissions: ["roles:admin"] } },
+        schema: {
+          tags: ["admin"],
+          params: T.Object({ name: RoleName }, { additionalProperties: false }),
+          body: T.Object({ permissions: T.Array(T.String({ minLength: 1, maxLength: 100 }), { maxItems: 200, uniqueItems: true }) }, { additionalProperties: false }),
+          response: { 200: RoleOut },
+        },
+      },
+      async (request) => {
+        const { name } = request.params as { name: string };
+        const { permissions } = request.body as { permissions: string[] };
+        permissions.forEach((permission, index) => {
+          try {
+            parsePermission(permission);
+          } catch {
+            throw new RampartError("RAMPART_ERR_VALIDATION", {
+              detail: `/permissions/${index}: must be a permission like notes:read, notes:* or *`,
+              extensions: { errors: [{ pointer: `/permissions/${index}`, detail: "must be a permission like notes:read, notes:* or *" }] },
+            });
+          }
+        });
+        const role = await repos.roles.upsert(name, permissions);
+        await identity.reloadRoles();
+        await audit(identity, request, { type: "admin.role.updated", subject: name, details: { permissions } });
+        return { name: role.name, permissions: role.permissions, builtin: role.builtin };
+      },
+    );
+
+    app.get(
+      "/admin/audit",
+      {
+        config: { rampart: { permissions: ["audit:read"] } },
+        schema: {
+          tags: ["admin"],
+          querystring: T.Object(
+            {
+              type: T.Optional(T.String({ minLength: 1, maxLength: 100 })),
+              since: T.Optional(T.String({ format: "date-time" })),
+              limit: T.Integer({ minimum: 1, maximum: 500, default: 100 }),
+            },
+            { additionalProperties: false },
+          ),
+          response: {
+            200: T.Array(
+              T.Object({
+                id: T.String(),
+                type: T.String(),
+                at: T.String(),
+                actor_id: T.Union([T.String(), T.Null()]),
+                subject: T.Union([T.String(), T.Null()]),
+                ip: T.Union([T.String(), T.Null()]),
+                request_id: T.Union([T.String(), T.Null()]),
+                details: T.Record(T.String(), T.Unknown()),
+              }),
+            ),
+          },
+        },
+      },
+      async (request) => {
+        const { type, since, limit } = request.query as { type?: string; since?: string; limit: number };
+        const events = await repos.audit.query({ ...(type ? { type } : {}), ...(since ? { since: new Date(since) } : {}), limit });
+        return events.map((e) => ({
+          id: e.id,
+          type: e.type,
+          at: e.at.toISOString(),
+          actor_id: e.actorId,
+          subject: e.subject,
+          ip: e.ip,
+          request_id: e.requestId,
+          details: e.details,
+        }));
+      },
+    );
+  };
+}
