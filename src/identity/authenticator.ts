@@ -45,7 +45,6 @@ export function createAuthenticator(identity: IdentityContext): Authenticator {
       ...(claims.sid ? { sessionId: claims.sid } : {}),
       expiresAt: claims.exp,
       permissions: user.permissions,
-      ownerPermissions: user.permissions,
     };
   }
 
@@ -78,7 +77,6 @@ export function createAuthenticator(identity: IdentityContext): Authenticator {
       scopes: record.scopes,
       // A token's scopes only ever narrow what its owner may do now.
       permissions: intersect(user.permissions, compilePermissions(record.scopes)),
-      ownerPermissions: user.permissions,
     };
   }
 

@@ -25,6 +25,7 @@ import {
 import { createRepositories, type DatabaseHandle, migrateToLatest, openDatabase, type Repositories } from "../store/index.ts";
 import { createCsrfSigner, type CsrfSigner } from "./csrf.ts";
 import { loadKeyRing, privateSecretOf } from "./keys.ts";
+import { startBroadcast } from "./broadcast.ts";
 import { createUserStateCache, type UserStateCache } from "./user-state.ts";
 
 export interface IdentityContext {
@@ -42,8 +43,10 @@ export interface IdentityContext {
   users: UserStateCache;
   redis: Redis | undefined;
   csrf: CsrfSigner;
-  /** Re-reads the role table after an admin change. */
+  /** Re-reads the role table after an admin change (here and, through Redis, on every instance). */
   reloadRoles(): Promise<void>;
+  /** Drops a user's cached state after a change (here and on every instance). */
+  userChanged(id: string): void;
   close(): Promise<void>;
 }
 
@@ -74,6 +77,7 @@ export async function openIdentity(config: ResolvedConfig, logger: Logger): Prom
     ? new Redis(config.redisUrl, { lazyConnect: false, enableOfflineQueue: false, maxRetriesPerRequest: 1 })
     : undefined;
   redis?.on("error", (error) => logger.warn({ err: { message: error.message } }, "redis error"));
+  if (redis) await waitForRedis(redis, logger);
   const t = config.loginThrottle;
   const throttleStore = redis
     ? createRedisLoginThrottleStore({
@@ -96,6 +100,13 @@ export async function openIdentity(config: ResolvedConfig, logger: Logger): Prom
 
   const roles = createRoleResolver(await roleTable(repos));
   const users = createUserStateCache(repos, roles);
+  const reloadLocalRoles = async () => {
+    roles.update(await roleTable(repos));
+    users.invalidate();
+  };
+  const broadcast = redis
+    ? await startBroadcast(redis, { revocations, invalidateUser: (id) => users.invalidate(id), reloadRoles: reloadLocalRoles }, logger)
+    : undefined;
 
   return {
     config,
@@ -113,10 +124,15 @@ export async function openIdentity(config: ResolvedConfig, logger: Logger): Prom
     redis,
     csrf: createCsrfSigner(await privateSecretOf(config, repos)),
     async reloadRoles() {
-      roles.update(await roleTable(repos));
-      users.invalidate();
+      await reloadLocalRoles();
+      broadcast?.rolesChanged();
+    },
+    userChanged(id) {
+      users.invalidate(id);
+      broadcast?.userChanged(id);
     },
     async close() {
+      await broadcast?.close();
       await throttleStore.close();
       redis?.disconnect();
       await database.close();
@@ -126,4 +142,17 @@ export async function openIdentity(config: ResolvedConfig, logger: Logger): Prom
 
 async function roleTable(repos: Repositories): Promise<Record<string, string[]>> {
   return Object.fromEntries((await repos.roles.list()).map((role) => [role.name, role.permissions]));
+}
+
+/** Start-up waits briefly for Redis; if it is down, start anyway: the failure policy decides per request. */
+async function waitForRedis(redis: Redis, logger: Logger, timeoutMs = 3000): Promise<void> {
+  if (redis.status === "ready") return;
+  const ready = await new Promise<boolean>((resolve) => {
+    const timer = setTimeout(() => resolve(false), timeoutMs);
+    redis.once("ready", () => {
+      clearTimeout(timer);
+      resolve(true);
+    });
+  });
+  if (!ready) logger.error({ timeoutMs }, "Redis is not reachable at start-up; applying rateLimit.failurePolicy until it is");
 }

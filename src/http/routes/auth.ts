@@ -106,7 +106,12 @@ export function authRoutes(identity: IdentityContext) {
         config: { rampart: { credentials: ["bearer", "cookie"] } },
         schema: {
           tags: ["identity"],
-          body: T.Optional(T.Object({ refresh_token: T.Optional(T.String({ maxLength: 512 })) }, { additionalProperties: false })),
+          body: T.Object({ refresh_token: T.Optional(T.String({ maxLength: 512 })) }, { additionalProperties: false }),
+        },
+        // The body is optional: a bare POST means "this session".
+        preValidation: (request, _reply, done) => {
+          if (request.body === undefined || request.body === null) request.body = {};
+          done();
         },
       },
       async (request, reply) => {

@@ -1,0 +1,70 @@
+/**
+ * Keeps instances that share one Redis in agreement without a round trip on the hot path: every
+ * revocation and every change to a user or role is published once; each instance applies what the
+ * others publish to its own in-memory deny list and caches. A revoked token is dead everywhere within
+ * the pub/sub delivery time (sub-millisecond on a LAN), and storage remains the source of truth
+ * (instances warm their deny list from it at start).
+ */
+import { randomUUID } from "node:crypto";
+import type { Redis } from "ioredis";
+import type { Logger } from "pino";
+import type { RevocationEntry, RevocationList } from "../core/revocation.ts";
+
+export const CHANNEL = "rampart:events";
+
+type Event =
+  | { kind: "revocation"; entry: RevocationEntry }
+  | { kind: "user"; id: string }
+  | { kind: "roles" };
+
+export interface Broadcaster {
+  userChanged(id: string): void;
+  rolesChanged(): void;
+  close(): Promise<void>;
+}
+
+export interface BroadcastTargets {
+  revocations: RevocationList;
+  invalidateUser(id: string): void;
+  reloadRoles(): Promise<void>;
+}
+
+export async function startBroadcast(publisher: Redis, targets: BroadcastTargets, logger: Logger): Promise<Broadcaster> {
+  const origin = randomUUID();
+  const subscriber = publisher.duplicate({ enableOfflineQueue: true, maxRetriesPerRequest: null });
+  subscriber.on("error", (error) => logger.warn({ err: { message: error.message } }, "broadcast subscriber error"));
+
+  const publish = (event: Event) => {
+    publisher.publish(CHANNEL, JSON.stringify({ origin, ...event })).catch((error) => {
+      logger.error({ err: error, kind: event.kind }, "could not broadcast a security event; other instances learn it from storage on restart");
+    });
+  };
+  const unsubscribe = targets.revocations.onRevoke((entry) => publish({ kind: "revocation", entry }));
+
+  subscriber.on("message", (_channel, text: string) => {
+    let event: (Event & { origin?: string }) | undefined;
+    try {
+      event = JSON.parse(text);
+    } catch {
+      return;
+    }
+    if (!event || event.origin === origin) return;
+    if (event.kind === "revocation") targets.revocations.load([event.entry]);
+    else if (event.kind === "user" && typeof event.id === "string") targets.invalidateUser(event.id);
+    else if (event.kind === "roles") void targets.reloadRoles();
+  });
+  try {
+    await subscriber.subscribe(CHANNEL);
+  } catch (error) {
+    logger.error({ err: error }, "could not subscribe to security events; will retry while Redis reconnects");
+  }
+
+  return {
+    userChanged: (id) => publish({ kind: "user", id }),
+    rolesChanged: () => publish({ kind: "roles" }),
+    async close() {
+      unsubscribe();
+      subscriber.disconnect();
+    },
+  };
+}
