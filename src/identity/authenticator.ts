@@ -82,7 +82,7 @@ export function createAuthenticator(identity: IdentityContext): Authenticator {
 
   return {
     authenticate(request: FastifyRequest) {
-      const credential = readCredential(request);
+      const credential = readCredential(request, identity.config.production || request.rampart.client.scheme === "https");
       if (!credential) return undefined;
       const accepted = request.routeOptions.config?.rampart?.credentials;
       if (credential.kind === "malformed") throw invalidToken("malformed Authorization header");

@@ -20,6 +20,13 @@ type Event =
 export interface Broadcaster {
   userChanged(id: string): void;
   rolesChanged(): void;
+  /**
+   * Resolves once every event published so far has reached Redis. Redis hands a message to all
+   * subscribers before it answers the publisher, so a request that awaits this before answering
+   * (logout, password change, disabling a user) leaves no window in which another instance, asked
+   * after that answer, has not been told.
+   */
+  flush(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -34,10 +41,15 @@ export async function startBroadcast(publisher: Redis, targets: BroadcastTargets
   const subscriber = publisher.duplicate({ enableOfflineQueue: true, maxRetriesPerRequest: null });
   subscriber.on("error", (error) => logger.warn({ err: { message: error.message } }, "broadcast subscriber error"));
 
+  const pending = new Set<Promise<unknown>>();
   const publish = (event: Event) => {
-    publisher.publish(CHANNEL, JSON.stringify({ origin, ...event })).catch((error) => {
-      logger.error({ err: error, kind: event.kind }, "could not broadcast a security event; other instances learn it from storage on restart");
-    });
+    const sent = publisher
+      .publish(CHANNEL, JSON.stringify({ origin, ...event }))
+      .catch((error) => {
+        logger.error({ err: error, kind: event.kind }, "could not broadcast a security event; other instances learn it from storage on restart");
+      })
+      .finally(() => pending.delete(sent));
+    pending.add(sent);
   };
   const unsubscribe = targets.revocations.onRevoke((entry) => publish({ kind: "revocation", entry }));
 
@@ -62,6 +74,9 @@ export async function startBroadcast(publisher: Redis, targets: BroadcastTargets
   return {
     userChanged: (id) => publish({ kind: "user", id }),
     rolesChanged: () => publish({ kind: "roles" }),
+    async flush() {
+      await Promise.all([...pending]);
+    },
     async close() {
       unsubscribe();
       subscriber.disconnect();

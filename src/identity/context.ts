@@ -47,6 +47,8 @@ export interface IdentityContext {
   reloadRoles(): Promise<void>;
   /** Drops a user's cached state after a change (here and on every instance). */
   userChanged(id: string): void;
+  /** Waits until revocations and changes made so far have been handed to every instance. */
+  flushBroadcast(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -126,6 +128,9 @@ export async function openIdentity(config: ResolvedConfig, logger: Logger): Prom
     async reloadRoles() {
       await reloadLocalRoles();
       broadcast?.rolesChanged();
+    },
+    async flushBroadcast() {
+      await broadcast?.flush();
     },
     userChanged(id) {
       users.invalidate(id);

@@ -16,7 +16,11 @@ export const CSRF_COOKIE = "__Host-rampart_csrf";
 export const DEV_SESSION_COOKIE = "rampart_session";
 export const DEV_CSRF_COOKIE = "rampart_csrf";
 
-export function readCredential(request: FastifyRequest): PresentedCredential {
+/**
+ * `secureOnly`: over HTTPS (and always in production) only the `__Host-` cookie counts; accepting the
+ * unprefixed one there would let a sibling subdomain or a plain-HTTP attacker plant a session.
+ */
+export function readCredential(request: FastifyRequest, secureOnly: boolean): PresentedCredential {
   const header = request.headers.authorization;
   if (header !== undefined) {
     const space = header.indexOf(" ");
@@ -29,7 +33,7 @@ export function readCredential(request: FastifyRequest): PresentedCredential {
     return { kind: "malformed" };
   }
   const cookies = readCookies(request);
-  const session = cookies[SESSION_COOKIE] ?? cookies[DEV_SESSION_COOKIE];
+  const session = secureOnly ? cookies[SESSION_COOKIE] : (cookies[SESSION_COOKIE] ?? cookies[DEV_SESSION_COOKIE]);
   return session ? { kind: "cookie", token: session } : undefined;
 }
 

@@ -75,6 +75,7 @@ export async function revokeSessions(identity: IdentityContext, userId: string, 
     identity.revocations.revokeSid(familyId);
     await identity.repos.revocations.revokeSession(familyId, userId, until);
   }
+  await identity.flushBroadcast();
 }
 
 /** Every session of the user (optionally but one) ends now. */
@@ -88,4 +89,5 @@ export async function revokeAllSessions(identity: IdentityContext, userId: strin
 export async function revokeAccessToken(identity: IdentityContext, userId: string, jti: string, exp: number): Promise<void> {
   identity.revocations.revokeJti(jti, exp);
   await identity.repos.revocations.revokeJti(jti, userId, new Date(exp * 1000));
+  await identity.flushBroadcast();
 }

@@ -13,8 +13,9 @@ export interface ThrottleKeys {
   readonly client: string;
 }
 
+/** The same normalisation as the users table (trim, NFC, lowercase): one account, one counter. */
 export function normalizeEmail(email: string): string {
-  return email.trim().toLowerCase();
+  return email.trim().normalize("NFC").toLowerCase();
 }
 
 // 128 bits: collisions would need ~2^64 distinct emails; a collision only merges two counters anyway.

@@ -84,6 +84,7 @@ export function adminRoutes(identity: IdentityContext) {
         if (change.roles) await repos.users.setRoles(id, change.roles);
         if (change.disabled !== undefined) await repos.users.setDisabled(id, change.disabled);
         identity.userChanged(id);
+        await identity.flushBroadcast();
         if (change.disabled === true) {
           await revokeAllSessions(identity, id);
           await repos.apiTokens.revokeAllForUser(id);

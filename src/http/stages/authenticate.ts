@@ -30,15 +30,15 @@ export function unauthenticated(): RampartError {
 
 export function createAuthenticateStage(authenticator: Authenticator | undefined) {
   return function authenticate(request: FastifyRequest, reply: FastifyReply): boolean | Promise<boolean> {
-    const isPublic = isPublicRoute(request);
-    if (!authenticator) {
-      if (isPublic) return true;
-      throw unauthenticated();
-    }
+    // Public routes never look at credentials: a stale token or a revoked HttpOnly cookie (which the
+    // page cannot remove) must not stop anyone from logging in or refreshing, and a live session
+    // cookie must not drag login into the CSRF check.
+    if (isPublicRoute(request)) return true;
+    if (!authenticator) throw unauthenticated();
     const result = authenticator.authenticate(request, reply);
     const settle = (principal: Principal | undefined): boolean => {
+      if (!principal) throw unauthenticated();
       request.rampart.principal = principal;
-      if (!principal && !isPublic) throw unauthenticated();
       return true;
     };
     return result instanceof Promise ? result.then(settle) : settle(result);
