@@ -6,12 +6,13 @@ import { ConfigError } from "../config/errors.ts";
 import { checkCommand } from "./commands/check.ts";
 import { keysCommand } from "./commands/keys.ts";
 import { migrateCommand } from "./commands/migrate.ts";
+import { routesCommand } from "./commands/routes.ts";
 import { serveCommand } from "./commands/serve.ts";
 import { tokensCommand } from "./commands/tokens.ts";
 import { usersCommand } from "./commands/users.ts";
 import { type Command, UsageError } from "./usage.ts";
 
-const COMMANDS: readonly Command[] = [serveCommand, checkCommand, migrateCommand, usersCommand, tokensCommand, keysCommand];
+const COMMANDS: readonly Command[] = [serveCommand, checkCommand, migrateCommand, usersCommand, tokensCommand, keysCommand, routesCommand];
 
 function mainHelp(): string {
   const width = Math.max(...COMMANDS.map((c) => c.name.length));

@@ -12,6 +12,7 @@ import { PROBLEM_CONTENT_TYPE, toProblem } from "../core/problems.ts";
 import { parseJsonBody, toRampartError } from "./errors.ts";
 import { installPipeline, type Stage, type StageName } from "./pipeline.ts";
 import { createAuthenticateStage, type Authenticator } from "./stages/authenticate.ts";
+import { createAuthorizeStage } from "./stages/authorize.ts";
 import { corsOptions, corsPlugin } from "./stages/cors.ts";
 import { createHeadersStage } from "./stages/headers.ts";
 import { createRequestIdGenerator, createTransportStage } from "./stages/transport.ts";
@@ -122,6 +123,8 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
       transport: createTransportStage(config, () => closing),
       headers: createHeadersStage(config),
       authenticate: createAuthenticateStage(options.authenticator),
+      // Declared permissions are enforced even when the caller passes no authorize stage of its own.
+      authorize: createAuthorizeStage(),
       ...options.stages,
     },
     async (instance) => {

@@ -101,7 +101,17 @@ function prune(patterns: readonly Permission[]): Permission[] {
  * @example compilePermissions(["notes:*"]).has("notes:read:any") // true
  */
 export function compilePermissions(grants: Iterable<string>): PermissionSet {
-  return new CompiledPermissionSet([...grants].map((g) => canonical(parsePermission(g))));
+  return new CompiledPermissionSet([...grants].flatMap((g) => withImplied(canonical(parsePermission(g)))));
+}
+
+/**
+ * `r:a:any` (act on anyone's objects) includes `r:a` (act on one's own): a role holding only
+ * `notes:read:any` may call the routes that require `notes:read`.
+ */
+function withImplied(grant: Permission): Permission[] {
+  const [resource, action, qualifier] = grant.segments;
+  if (grant.segments.length !== 3 || qualifier !== "any" || resource === "*" || action === "*") return [grant];
+  return [grant, parsePermission(`${resource}:${action}`)];
 }
 
 /**

@@ -4,8 +4,8 @@
  * enabled admin can be neither demoted nor disabled, so the system always stays administrable.
  */
 import { Type as T } from "@sinclair/typebox";
-import type { FastifyInstance } from "fastify";
-import { parsePermission } from "../../core/authz/index.ts";
+import type { FastifyInstance, FastifyRequest } from "fastify";
+import { covers, type Permission, parsePermission } from "../../core/authz/index.ts";
 import { RampartError } from "../../core/errors.ts";
 import { audit } from "../../identity/audit.ts";
 import type { IdentityContext } from "../../identity/context.ts";
@@ -23,6 +23,25 @@ const UserOut = T.Object({
 const RoleOut = T.Object({ name: T.String(), permissions: T.Array(T.String()), builtin: T.Boolean() });
 const RoleName = T.String({ pattern: "^[a-z][a-z0-9_-]{0,63}$" });
 
+function callerPermissions(request: FastifyRequest): readonly Permission[] {
+  const principal = request.rampart.principal;
+  if (!principal) throw new RampartError("RAMPART_ERR_UNAUTHENTICATED");
+  return principal.permissions.patterns;
+}
+
+/** Every permission in `granted` must be covered by one of the caller's grants. */
+function assertHeld(caller: readonly Permission[], granted: readonly string[], what: string): void {
+  for (const text of granted) {
+    const permission = parsePermission(text);
+    if (!caller.some((grant) => covers(grant, permission))) {
+      throw new RampartError("RAMPART_ERR_FORBIDDEN", {
+        detail: `You cannot change ${what}: it carries ${text}, which you do not hold yourself.`,
+        reason: `escalation attempt via ${what} (${text})`,
+      });
+    }
+  }
+}
+
 function userOut(user: User) {
   return {
     id: user.id,
@@ -36,6 +55,7 @@ function userOut(user: User) {
 
 export function adminRoutes(identity: IdentityContext) {
   const { repos } = identity;
+  const roleTable = async () => new Map((await repos.roles.list()).map((r) => [r.name, r.permissions]));
 
   return async function routes(app: FastifyInstance) {
     app.get(
@@ -45,7 +65,7 @@ export function adminRoutes(identity: IdentityContext) {
         schema: {
           tags: ["admin"],
           querystring: T.Object(
-            { limit: T.Integer({ minimum: 1, maximum: 500, default: 50 }), offset: T.Integer({ minimum: 0, default: 0 }) },
+            { limit: T.Optional(T.Integer({ minimum: 1, maximum: 500, default: 50 })), offset: T.Optional(T.Integer({ minimum: 0, default: 0 })) },
             { additionalProperties: false },
           ),
           response: { 200: T.Object({ items: T.Array(UserOut), limit: T.Integer(), offset: T.Integer() }) },
@@ -76,6 +96,12 @@ export function adminRoutes(identity: IdentityContext) {
         const change = request.body as { roles?: string[]; disabled?: boolean };
         const user = await repos.users.findById(id);
         if (!user) throw new RampartError("RAMPART_ERR_NOT_FOUND");
+        const caller = callerPermissions(request);
+        const table = await roleTable();
+        // Acting on a user means holding what they hold; granting or revoking a role means holding it.
+        // Otherwise users:admin alone would be a path to admin.
+        const touched = new Set([...user.roles, ...(change.roles ?? [])]);
+        for (const role of touched) assertHeld(caller, table.get(role) ?? [], `role ${role}`);
         const losesAdmin =
           user.roles.includes("admin") && !user.disabled && (change.disabled === true || (change.roles && !change.roles.includes("admin")));
         if (losesAdmin && (await repos.users.countAdmins()) <= 1) {
@@ -116,6 +142,7 @@ export function adminRoutes(identity: IdentityContext) {
       async (request) => {
         const { name } = request.params as { name: string };
         const { permissions } = request.body as { permissions: string[] };
+        const caller = callerPermissions(request);
         permissions.forEach((permission, index) => {
           try {
             parsePermission(permission);
@@ -126,6 +153,8 @@ export function adminRoutes(identity: IdentityContext) {
             });
           }
         });
+        assertHeld(caller, permissions, `role ${name}`);
+        assertHeld(caller, (await roleTable()).get(name) ?? [], `role ${name}`);
         const role = await repos.roles.upsert(name, permissions);
         await identity.reloadRoles();
         await audit(identity, request, { type: "admin.role.updated", subject: name, details: { permissions } });
@@ -143,7 +172,7 @@ export function adminRoutes(identity: IdentityContext) {
             {
               type: T.Optional(T.String({ minLength: 1, maxLength: 100 })),
               since: T.Optional(T.String({ format: "date-time" })),
-              limit: T.Integer({ minimum: 1, maximum: 500, default: 100 }),
+              limit: T.Optional(T.Integer({ minimum: 1, maximum: 500, default: 100 })),
             },
             { additionalProperties: false },
           ),

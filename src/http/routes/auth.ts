@@ -23,6 +23,7 @@ const TokenPair = T.Object({
   expires_in: T.Integer(),
   refresh_token: T.String(),
 });
+export const NoContent = T.Null({ description: "No Content" });
 const ApiTokenOut = T.Object({
   id: T.String(),
   name: T.String(),
@@ -107,6 +108,7 @@ export function authRoutes(identity: IdentityContext) {
         schema: {
           tags: ["identity"],
           body: T.Object({ refresh_token: T.Optional(T.String({ maxLength: 512 })) }, { additionalProperties: false }),
+          response: { 204: NoContent },
         },
         // The body is optional: a bare POST means "this session".
         preValidation: (request, _reply, done) => {
@@ -152,6 +154,7 @@ export function authRoutes(identity: IdentityContext) {
         schema: {
           tags: ["identity"],
           body: T.Object({ current_password: Password, new_password: Password }, { additionalProperties: false }),
+          response: { 204: NoContent },
         },
       },
       async (request, reply) => {
@@ -249,7 +252,7 @@ export function authRoutes(identity: IdentityContext) {
       "/auth/tokens/:id",
       {
         config: { rampart: { permissions: ["tokens:manage"] } },
-        schema: { tags: ["identity"], params: T.Object({ id: T.String({ maxLength: 64 }) }) },
+        schema: { tags: ["identity"], params: T.Object({ id: T.String({ maxLength: 64 }) }), response: { 204: NoContent } },
       },
       async (request, reply) => {
         const principal = principalOf(request);

@@ -9,6 +9,7 @@ import type { FastifyInstance, FastifyRequest } from "fastify";
 import { authorizeObject } from "../../core/authz/index.ts";
 import { RampartError } from "../../core/errors.ts";
 import type { Note, NotesRepository } from "../../store/index.ts";
+import { NoContent } from "./auth.ts";
 
 const NoteOut = T.Object({
   id: T.String(),
@@ -50,7 +51,7 @@ export function notesRoutes(notes: NotesRepository) {
         schema: {
           tags: ["notes"],
           querystring: T.Object(
-            { limit: T.Integer({ minimum: 1, maximum: 100, default: 20 }), offset: T.Integer({ minimum: 0, maximum: 1_000_000, default: 0 }) },
+            { limit: T.Optional(T.Integer({ minimum: 1, maximum: 100, default: 20 })), offset: T.Optional(T.Integer({ minimum: 0, maximum: 1_000_000, default: 0 })) },
             { additionalProperties: false },
           ),
           response: {
@@ -121,7 +122,7 @@ export function notesRoutes(notes: NotesRepository) {
 
     app.delete(
       "/api/notes/:id",
-      { config: { rampart: { permissions: ["notes:write"] } }, schema: { tags: ["notes"], params: IdParams } },
+      { config: { rampart: { permissions: ["notes:write"] } }, schema: { tags: ["notes"], params: IdParams, response: { 204: NoContent } } },
       async (request, reply) => {
         const { id } = request.params as { id: string };
         authorizeObject(actor(request), "write", owned(await notes.get(id)));

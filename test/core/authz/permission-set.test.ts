@@ -82,3 +82,12 @@ describe("intersect", () => {
     assert.equal(token.owner, admin);
   });
 });
+
+describe("qualified grants imply the unqualified action", () => {
+  it("notes:read:any includes notes:read (anyone's objects include one's own), never the reverse", () => {
+    const any = compilePermissions(["notes:read:any"]);
+    assert.equal(any.has("notes:read"), true);
+    assert.equal(any.has("notes:write"), false);
+    assert.equal(compilePermissions(["notes:read"]).has("notes:read:any"), false);
+  });
+});
