@@ -12,9 +12,17 @@ export type PresentedCredential =
 /** `__Host-` cookies are pinned to this host, Secure and Path=/ (RFC 6265bis §4.1.3.2). */
 export const SESSION_COOKIE = "__Host-rampart_session";
 export const CSRF_COOKIE = "__Host-rampart_csrf";
+export const REFRESH_COOKIE = "__Host-rampart_refresh";
 /** Development over plain http://localhost cannot set Secure cookies, so the prefix is dropped there. */
 export const DEV_SESSION_COOKIE = "rampart_session";
 export const DEV_CSRF_COOKIE = "rampart_csrf";
+export const DEV_REFRESH_COOKIE = "rampart_refresh";
+
+export function sessionCookieNames(secure: boolean) {
+  return secure
+    ? { session: SESSION_COOKIE, refresh: REFRESH_COOKIE, csrf: CSRF_COOKIE, secure: true }
+    : { session: DEV_SESSION_COOKIE, refresh: DEV_REFRESH_COOKIE, csrf: DEV_CSRF_COOKIE, secure: false };
+}
 
 /**
  * `secureOnly`: over HTTPS (and always in production) only the `__Host-` cookie counts; accepting the

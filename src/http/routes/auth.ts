@@ -4,12 +4,21 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { parsePermission } from "../../core/authz/index.ts";
 import { RampartError } from "../../core/errors.ts";
 import { checkPassword } from "../../core/passwords/index.ts";
-import { generateApiToken } from "../../core/tokens/index.ts";
+import { generateApiToken, hashRefreshToken } from "../../core/tokens/index.ts";
 import { audit } from "../../identity/audit.ts";
 import type { IdentityContext } from "../../identity/context.ts";
-import { CSRF_COOKIE, DEV_CSRF_COOKIE, DEV_SESSION_COOKIE, SESSION_COOKIE } from "../../identity/credentials.ts";
+import { invalidToken } from "../../identity/authenticator.ts";
+import { readCookies, sessionCookieNames } from "../../identity/credentials.ts";
+import { CSRF_HEADER } from "../../identity/csrf.ts";
 import { login } from "../../identity/login.ts";
-import { openSession, refreshSession, revokeAccessToken, revokeAllSessions, revokeSessions } from "../../identity/sessions.ts";
+import {
+  type IssuedSession,
+  openSession,
+  refreshSession,
+  revokeAccessToken,
+  revokeAllSessions,
+  revokeSessions,
+} from "../../identity/sessions.ts";
 import type { Principal } from "../request-state.ts";
 
 const Email = T.String({ minLength: 3, maxLength: 320, pattern: "^\\s*[^\\s@]+@[^\\s@]+\\s*$" });
@@ -24,6 +33,7 @@ const TokenPair = T.Object({
   refresh_token: T.String(),
 });
 export const NoContent = T.Null({ description: "No Content" });
+const CookieSessionOut = T.Object({ token_type: T.Literal("Cookie"), expires_in: T.Integer(), csrf_token: T.String() });
 const ApiTokenOut = T.Object({
   id: T.String(),
   name: T.String(),
@@ -79,9 +89,7 @@ export function authRoutes(identity: IdentityContext) {
           const { sessionId: _, ...pair } = session;
           return pair;
         }
-        const csrfToken = identity.csrf.issue(session.sessionId);
-        setSessionCookies(request, reply, session.access_token, csrfToken, session.expires_in);
-        return { token_type: "Cookie", expires_in: session.expires_in, csrf_token: csrfToken, refresh_token: session.refresh_token };
+        return cookieSession(request, reply, session);
       },
     );
 
@@ -91,13 +99,30 @@ export function authRoutes(identity: IdentityContext) {
         config: { rampart: { auth: "public" } },
         schema: {
           tags: ["identity"],
-          body: T.Object({ refresh_token: T.String({ minLength: 1, maxLength: 512 }) }, { additionalProperties: false }),
-          response: { 200: TokenPair },
+          description: "Send `refresh_token` in the body, or (browser sessions) nothing: the refresh cookie is used and the page's X-CSRF-Token is required.",
+          body: T.Object({ refresh_token: T.Optional(T.String({ minLength: 1, maxLength: 512 })) }, { additionalProperties: false }),
+          response: { 200: T.Union([TokenPair, CookieSessionOut]) },
+        },
+        preValidation: (request, _reply, done) => {
+          if (request.body === undefined || request.body === null) request.body = {};
+          done();
         },
       },
-      async (request) => {
-        const { sessionId: _, ...pair } = await refreshSession(identity, request, (request.body as { refresh_token: string }).refresh_token);
-        return pair;
+      async (request, reply) => {
+        const presented = (request.body as { refresh_token?: string }).refresh_token;
+        if (presented) {
+          const { sessionId: _, ...pair } = await refreshSession(identity, request, presented);
+          return pair;
+        }
+        const fromCookie = readCookies(request)[cookieNames(request).refresh];
+        if (!fromCookie) throw invalidToken("no refresh token", "Send refresh_token in the body, or the refresh cookie of a browser session.");
+        // A cookie arrives on its own, so this path needs the page's CSRF token for the same session.
+        const record = await repos.refreshTokens.findByHash(hashRefreshToken(fromCookie));
+        const csrf = request.headers[CSRF_HEADER];
+        if (!record || !identity.csrf.verify(record.familyId, typeof csrf === "string" ? csrf : undefined)) {
+          throw new RampartError("RAMPART_ERR_CSRF", { reason: "cookie refresh without a valid CSRF token" });
+        }
+        return cookieSession(request, reply, await refreshSession(identity, request, fromCookie));
       },
     );
 
@@ -122,7 +147,6 @@ export function authRoutes(identity: IdentityContext) {
         const families = principal.sessionId ? [principal.sessionId] : [];
         const presented = (request.body as { refresh_token?: string } | undefined)?.refresh_token;
         if (presented) {
-          const { hashRefreshToken } = await import("../../core/tokens/index.ts");
           const record = await repos.refreshTokens.findByHash(hashRefreshToken(presented));
           if (record && record.userId === principal.userId && !families.includes(record.familyId)) families.push(record.familyId);
         }
@@ -270,22 +294,27 @@ export function authRoutes(identity: IdentityContext) {
   };
 
   function cookieNames(request: FastifyRequest) {
-    const secure = request.rampart.client.scheme === "https" || config.production;
-    return secure
-      ? { session: SESSION_COOKIE, csrf: CSRF_COOKIE, secure: true }
-      : { session: DEV_SESSION_COOKIE, csrf: DEV_CSRF_COOKIE, secure: false };
+    return sessionCookieNames(request.rampart.client.scheme === "https" || config.production);
   }
 
-  function setSessionCookies(request: FastifyRequest, reply: FastifyReply, accessToken: string, csrfToken: string, maxAge: number) {
+  /**
+   * Browser sessions: the access and refresh tokens live in HttpOnly cookies the page cannot read; the
+   * page gets only the CSRF token, which it echoes in X-CSRF-Token (signed double submit).
+   */
+  function cookieSession(request: FastifyRequest, reply: FastifyReply, session: IssuedSession) {
     const names = cookieNames(request);
-    const base = { path: "/", secure: names.secure, sameSite: config.sessions.sameSite, maxAge } as const;
-    reply.setCookie(names.session, accessToken, { ...base, httpOnly: true });
-    // Readable by the page on purpose: it echoes the value in X-CSRF-Token (signed double submit).
-    reply.setCookie(names.csrf, csrfToken, { ...base, httpOnly: false });
+    const base = { path: "/", secure: names.secure, sameSite: config.sessions.sameSite } as const;
+    const csrfToken = identity.csrf.issue(session.sessionId);
+    reply.setCookie(names.session, session.access_token, { ...base, httpOnly: true, maxAge: session.expires_in });
+    reply.setCookie(names.refresh, session.refresh_token, { ...base, httpOnly: true, maxAge: config.tokens.refreshTtlSeconds });
+    reply.setCookie(names.csrf, csrfToken, { ...base, httpOnly: false, maxAge: config.tokens.refreshTtlSeconds });
+    return { token_type: "Cookie" as const, expires_in: session.expires_in, csrf_token: csrfToken };
   }
 
   function clearSessionCookies(reply: FastifyReply) {
-    for (const name of [SESSION_COOKIE, CSRF_COOKIE]) reply.clearCookie(name, { path: "/", secure: true });
-    for (const name of [DEV_SESSION_COOKIE, DEV_CSRF_COOKIE]) reply.clearCookie(name, { path: "/" });
+    for (const secure of [true, false]) {
+      const names = sessionCookieNames(secure);
+      for (const name of [names.session, names.refresh, names.csrf]) reply.clearCookie(name, { path: "/", secure });
+    }
   }
 }

@@ -313,3 +313,49 @@ describe("cookie sessions behind a trusted HTTPS proxy", () => {
     assert.ok(cookieNamed(response, "rampart_session"));
   });
 });
+
+describe("browser sessions renew through the refresh cookie", () => {
+  let t: IdentityApp;
+  before(async () => {
+    t = await startIdentityApp();
+    await signUp(t.app, "renew@example.com", "10.15.0.9");
+  });
+  after(async () => {
+    await t.close();
+  });
+
+  async function cookieLogin() {
+    const response = await t.app.inject({
+      method: "POST",
+      url: "/auth/login?session=cookie",
+      remoteAddress: "10.15.0.9",
+      headers: { host: HOST },
+      payload: { email: "renew@example.com", password: PASSWORD },
+    });
+    assert.equal(response.statusCode, 200, response.body);
+    return response;
+  }
+
+  it("keeps the refresh token out of the page: HttpOnly cookie, not the body", async () => {
+    const response = await cookieLogin();
+    assert.equal(response.json().refresh_token, undefined);
+    const refresh = cookieNamed(response, "rampart_refresh");
+    assert.ok(refresh?.attributes.includes("httponly"));
+  });
+
+  it("refreshes from the cookie with the page's CSRF token, and refuses without it", async () => {
+    const login = await cookieLogin();
+    const refreshCookie = `rampart_refresh=${encodeURIComponent(cookieNamed(login, "rampart_refresh")!.value)}`;
+    const post = (headers: Record<string, string>) =>
+      t.app.inject({ method: "POST", url: "/auth/refresh", remoteAddress: "10.15.0.9", headers: { host: HOST, cookie: refreshCookie, ...headers } });
+    // A cross-site form or script cannot read the CSRF token, so it cannot renew the session.
+    assertProblem(await post({}), 403);
+    assertProblem(await post({ "x-csrf-token": "forged.token" }), 403);
+    const renewed = await post({ "x-csrf-token": login.json().csrf_token });
+    assert.equal(renewed.statusCode, 200, renewed.body);
+    assert.equal(renewed.json().token_type, "Cookie");
+    assert.ok(cookieNamed(renewed, "rampart_session")?.value);
+    // The spent refresh cookie is dead, and replaying it is theft: the family is revoked.
+    assertInvalidToken(await post({ "x-csrf-token": renewed.json().csrf_token }));
+  });
+});
