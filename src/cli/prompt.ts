@@ -81,6 +81,15 @@ export function canPrompt(): boolean {
   return Boolean(process.stdin.isTTY && process.stderr.isTTY);
 }
 
+/**
+ * A stored string made safe for the operator's terminal: emails and token names may come from API
+ * users, and a control character (an ANSI escape) printed raw could rewrite what the operator sees.
+ */
+export function printable(text: string): string {
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: matching control characters is the point
+  return text.replace(/[\u0000-\u001f\u007f-\u009f]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`);
+}
+
 /** `rampart: <reason>` for the operator at the terminal; store failures add the operator-only reason. */
 export function describeFailure(error: RampartError): string {
   const operatorOnly = error.code === "RAMPART_ERR_STORE_UNAVAILABLE" || error.code === "RAMPART_ERR_INTERNAL";

@@ -9,6 +9,8 @@ import { buildApp } from "../http/app.ts";
 import { adminRoutes } from "../http/routes/admin.ts";
 import { authRoutes } from "../http/routes/auth.ts";
 import { notesRoutes } from "../http/routes/notes.ts";
+import { metricsRoutes } from "../http/routes/metrics.ts";
+import fp from "fastify-plugin";
 import { createAuthorizeStage } from "../http/stages/authorize.ts";
 import { createCsrfStage } from "../http/stages/csrf.ts";
 import { audit } from "../identity/audit.ts";
@@ -51,6 +53,7 @@ export async function composeServer(config: ResolvedConfig, logger: Logger): Pro
       await scope.register(authRoutes(identity));
       await scope.register(adminRoutes(identity));
       await scope.register(notesRoutes(identity.repos.notes));
+      await scope.register(fp(metricsRoutes()));
     },
   });
   const admins = await identity.repos.users.countAdmins();

@@ -2,7 +2,6 @@ import { parseArgs } from "node:util";
 import pino from "pino";
 import { loadConfig } from "../../config/load.ts";
 import { formatRouteTable } from "../../http/route-security.ts";
-import { composeServer } from "../../server/compose.ts";
 import type { Command } from "../usage.ts";
 
 export const routesCommand: Command = {
@@ -17,7 +16,7 @@ and its own rate limits (on top of the per-IP and per-principal defaults).
   async run(args) {
     const { values } = parseArgs({ args, options: { json: { type: "boolean", default: false } }, strict: true });
     const config = loadConfig();
-    const server = await composeServer(config, pino({ level: "silent" }));
+    const server = await (await import("../../server/compose.ts")).composeServer(config, pino({ level: "silent" }));
     try {
       await server.app.ready();
       const table = server.app.rampartRoutes();

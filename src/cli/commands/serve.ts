@@ -2,8 +2,6 @@ import { parseArgs } from "node:util";
 import { loadConfig } from "../../config/load.ts";
 import { formatFindings, runDeployChecks } from "../../config/deploy-checks.ts";
 import { createLogger } from "../../http/logger.ts";
-import { composeServer } from "../../server/compose.ts";
-import { handleSignals, listen } from "../../server/lifecycle.ts";
 import type { Command } from "../usage.ts";
 
 export const serveCommand: Command = {
@@ -34,7 +32,8 @@ In production mode the server refuses to start on unsafe configuration
       }
     }
     const logger = createLogger(config);
-    const server = await composeServer(config, logger);
+    const server = await (await import("../../server/compose.ts")).composeServer(config, logger);
+    const { handleSignals, listen } = await import("../../server/lifecycle.ts");
     handleSignals(server, config);
     const address = await listen(server, config);
     console.log(`rampart listening on ${address}`);

@@ -4,7 +4,7 @@ import { parsePermission } from "../../core/authz/index.ts";
 import { RampartError } from "../../core/errors.ts";
 import { generateApiToken } from "../../core/tokens/index.ts";
 import type { ApiToken, User } from "../../store/index.ts";
-import { withIdentity } from "../prompt.ts";
+import { printable, withIdentity } from "../prompt.ts";
 import { type Command, UsageError } from "../usage.ts";
 import { allUsers, requireEmail } from "./users.ts";
 
@@ -91,7 +91,7 @@ async function create(args: string[]): Promise<number> {
       return 1;
     }
     if (user.disabled) {
-      console.error(`rampart: user ${user.email} is disabled; a token for it would not work`);
+      console.error(`rampart: user ${printable(user.email)} is disabled; a token for it would not work`);
       return 1;
     }
     const { token, prefix, secretHash } = generateApiToken();
@@ -103,9 +103,9 @@ async function create(args: string[]): Promise<number> {
       subject: user.id,
       details: { via: "cli", tokenId: stored.id, name: stored.name, prefix: stored.prefix, scopes: stored.scopes },
     });
-    console.log(`API token created for ${user.email}`);
+    console.log(`API token created for ${printable(user.email)}`);
     console.log(`  id:      ${stored.id}`);
-    console.log(`  name:    ${stored.name}`);
+    console.log(`  name:    ${printable(stored.name)}`);
     console.log(`  scopes:  ${stored.scopes.join(" ")}`);
     console.log(`  expires: ${expiresAt.toISOString()}`);
     console.log("");
@@ -141,7 +141,7 @@ async function revoke(args: string[]): Promise<number> {
       subject: found.owner.id,
       details: { via: "cli", tokenId: id, name: found.token.name, prefix: found.token.prefix },
     });
-    console.log(`revoked API token ${id} ("${found.token.name}", ${found.token.prefix}…) of ${found.owner.email}`);
+    console.log(`revoked API token ${id} ("${printable(found.token.name)}", ${found.token.prefix}…) of ${printable(found.owner.email)}`);
     return 0;
   });
 }

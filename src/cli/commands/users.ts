@@ -3,7 +3,7 @@ import { loadConfig } from "../../config/load.ts";
 import { RampartError } from "../../core/errors.ts";
 import { checkPassword } from "../../core/passwords/index.ts";
 import type { User } from "../../store/index.ts";
-import { canPrompt, PromptCancelled, promptSecret, readFirstLine, withIdentity } from "../prompt.ts";
+import { canPrompt, PromptCancelled, printable, promptSecret, readFirstLine, withIdentity } from "../prompt.ts";
 import { type Command, UsageError } from "../usage.ts";
 
 /** Loose on purpose (the address is the operator's to choose): one `@`, something either side, no spaces. */
@@ -115,7 +115,7 @@ async function create(args: string[]): Promise<number> {
     });
     console.log("user created");
     console.log(`  id:    ${user.id}`);
-    console.log(`  email: ${user.email}`);
+    console.log(`  email: ${printable(user.email)}`);
     console.log(`  roles: ${user.roles.join(", ") || "(none)"}`);
     return 0;
   }, config);
@@ -157,7 +157,7 @@ async function list(args: string[]): Promise<number> {
     }
     const table = [
       ["id", "email", "roles", "disabled", "created_at"],
-      ...rows.map((r) => [r.id, r.email, r.roles.join(",") || "-", r.disabled ? "yes" : "no", r.created_at]),
+      ...rows.map((r) => [r.id, printable(r.email), r.roles.join(",") || "-", r.disabled ? "yes" : "no", r.created_at]),
     ];
     const widths = table[0]!.map((_, i) => Math.max(...table.map((row) => row[i]!.length)));
     for (const row of table) console.log(row.map((cell, i) => cell.padEnd(widths[i]!)).join("  ").trimEnd());

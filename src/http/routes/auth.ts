@@ -234,7 +234,9 @@ export function authRoutes(identity: IdentityContext) {
           }
         });
         const generated = generateApiToken();
-        const expiresAt = body.expires_in_days ? new Date(Date.now() + body.expires_in_days * 86_400_000) : null;
+        // No open-ended tokens: without an expiry the longest allowed lifetime applies.
+        const days = body.expires_in_days ?? config.tokens.apiTokenMaxDays;
+        const expiresAt = new Date(Date.now() + days * 86_400_000);
         const record = await repos.apiTokens.insert({
           userId: principal.userId,
           name: body.name,

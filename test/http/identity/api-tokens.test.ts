@@ -68,7 +68,9 @@ describe("API tokens", () => {
     assert.match(created.token, /^rmp_[0-9A-Za-z]{49}$/);
     assert.equal(created.name, "ci");
     assert.deepEqual(created.scopes, ["notes:read"]);
-    assert.equal(created.expires_at, null);
+    // No open-ended tokens: without expires_in_days the longest allowed lifetime (365 days) applies.
+    const defaultDays = (Date.parse(String(created.expires_at)) - Date.now()) / 86_400_000;
+    assert.ok(defaultDays > 364.9 && defaultDays <= 365, `default lifetime ${defaultDays} days`);
 
     const expiring = await createOk(owner.tokens.access_token, "short-lived", ["notes:read"], { expires_in_days: 7 });
     const days = (Date.parse(String(expiring.expires_at)) - Date.now()) / 86_400_000;
