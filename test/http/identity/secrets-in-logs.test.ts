@@ -73,7 +73,9 @@ async function tour(t: IdentityApp) {
   const sessionCookie = cookieLogin.cookies.find((c) => c.name === "rampart_session")?.value;
   assert.ok(sessionCookie);
   const csrf = cookieLogin.json().csrf_token as string;
-  secrets.set("session cookie", sessionCookie).set("csrf token", csrf).set("refresh token 3", cookieLogin.json().refresh_token);
+  const refreshCookie = cookieLogin.cookies.find((c) => c.name === "rampart_refresh")?.value;
+  assert.ok(refreshCookie);
+  secrets.set("session cookie", sessionCookie).set("csrf token", csrf).set("refresh token 3", refreshCookie);
   await send({
     method: "POST",
     url: "/auth/tokens",
