@@ -11,6 +11,7 @@ import { audit } from "../../identity/audit.ts";
 import type { IdentityContext } from "../../identity/context.ts";
 import { revokeAllSessions } from "../../identity/sessions.ts";
 import type { User } from "../../store/index.ts";
+import { Pagination } from "./schemas.ts";
 
 const UserOut = T.Object({
   id: T.String(),
@@ -64,10 +65,7 @@ export function adminRoutes(identity: IdentityContext) {
         config: { rampart: { permissions: ["users:admin"] } },
         schema: {
           tags: ["admin"],
-          querystring: T.Object(
-            { limit: T.Optional(T.Integer({ minimum: 1, maximum: 500, default: 50 })), offset: T.Optional(T.Integer({ minimum: 0, default: 0 })) },
-            { additionalProperties: false },
-          ),
+          querystring: Pagination({ maxLimit: 500, defaultLimit: 50 }),
           response: { 200: T.Object({ items: T.Array(UserOut), limit: T.Integer(), offset: T.Integer() }) },
         },
       },

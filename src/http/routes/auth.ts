@@ -20,6 +20,7 @@ import {
   revokeSessions,
 } from "../../identity/sessions.ts";
 import type { Principal } from "../request-state.ts";
+import { NoContent } from "./schemas.ts";
 
 const Email = T.String({ minLength: 3, maxLength: 320, pattern: "^\\s*[^\\s@]+@[^\\s@]+\\s*$" });
 // Upper bound only: length rules are the password policy's job, and it names them clearly.
@@ -32,7 +33,6 @@ const TokenPair = T.Object({
   expires_in: T.Integer(),
   refresh_token: T.String(),
 });
-export const NoContent = T.Null({ description: "No Content" });
 const CookieSessionOut = T.Object({ token_type: T.Literal("Cookie"), expires_in: T.Integer(), csrf_token: T.String() });
 const ApiTokenOut = T.Object({
   id: T.String(),

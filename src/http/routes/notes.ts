@@ -9,7 +9,7 @@ import type { FastifyInstance, FastifyRequest } from "fastify";
 import { authorizeObject } from "../../core/authz/index.ts";
 import { RampartError } from "../../core/errors.ts";
 import type { Note, NotesRepository } from "../../store/index.ts";
-import { NoContent } from "./auth.ts";
+import { NoContent, Pagination } from "./schemas.ts";
 
 const NoteOut = T.Object({
   id: T.String(),
@@ -50,10 +50,7 @@ export function notesRoutes(notes: NotesRepository) {
         config: { rampart: { permissions: ["notes:read"] } },
         schema: {
           tags: ["notes"],
-          querystring: T.Object(
-            { limit: T.Optional(T.Integer({ minimum: 1, maximum: 100, default: 20 })), offset: T.Optional(T.Integer({ minimum: 0, maximum: 1_000_000, default: 0 })) },
-            { additionalProperties: false },
-          ),
+          querystring: Pagination({ maxLimit: 100, defaultLimit: 20 }),
           response: {
             200: T.Object({ items: T.Array(NoteOut), limit: T.Integer(), offset: T.Integer(), next_offset: T.Union([T.Integer(), T.Null()]) }),
           },
