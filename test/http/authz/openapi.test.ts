@@ -5,6 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
+import { Validator } from "@seriousme/openapi-schema-validator";
 import { addresses, type AuthzServer, caller, createUser, startServer, type TestUser } from "../../support/authz.ts";
 
 interface Parameter {
@@ -78,6 +79,13 @@ after(async () => {
 });
 
 describe("GET /openapi.json", () => {
+  it("validates against the official OpenAPI 3.1 JSON Schema", async () => {
+    const validator = new Validator();
+    const result = await validator.validate(doc as unknown as Parameters<Validator["validate"]>[0]);
+    assert.equal(validator.version, "3.1");
+    assert.equal(result.valid, true, JSON.stringify(result.errors));
+  });
+
   it("is public, JSON, OpenAPI 3.1 with info", async () => {
     const response = await server.app.inject({ method: "GET", url: "/openapi.json", remoteAddress: ip() });
     assert.equal(response.statusCode, 200);
