@@ -150,5 +150,6 @@ export function sendError(error: RampartError, request: FastifyRequest, reply: F
   if (error.status >= 500) log.error({ err: error.cause ?? error, code: error.code }, "request failed");
   else log.info({ code: error.code, reason: error.reason }, error.detail);
   if (error.headers) reply.headers(error.headers);
-  return reply.code(error.status).type(PROBLEM_CONTENT_TYPE).send(toProblem(error, String(request.id)));
+  // Our own serializer: a route's response schema describes its successes, never a problem document.
+  return reply.code(error.status).type(PROBLEM_CONTENT_TYPE).serializer(JSON.stringify).send(toProblem(error, String(request.id)));
 }

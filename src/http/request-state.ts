@@ -29,6 +29,8 @@ export interface Principal {
 export interface RequestState {
   client: ClientInfo;
   principal: Principal | undefined;
+  /** The lowest `remaining` among the rate-limit decisions so far (which one `RateLimit` reports). */
+  limitRemaining?: number;
 }
 
 export interface RouteSecurity {
@@ -38,8 +40,12 @@ export interface RouteSecurity {
   credentials?: readonly CredentialKind[];
   /** Permissions the principal must hold (all of them). */
   permissions?: readonly string[];
-  /** Rate-limit policies for this route, on top of the defaults; `false` opts out of per-route limits. */
-  limits?: readonly { policy: string; key: "ip" | "principal" | "ip+principal" }[] | false;
+  /**
+   * Rate-limit policies for this route, on top of the per-IP and per-principal defaults: a policy string
+   * ("10/minute") or a config group ("login", "register"), keyed by client IP or by principal.
+   * `false` turns rate limiting off for the route entirely (e.g. a load balancer's health check).
+   */
+  limits?: readonly { policy: string; key: "ip" | "principal" }[] | false;
 }
 
 declare module "fastify" {

@@ -36,7 +36,7 @@ export interface BroadcastTargets {
   reloadRoles(): Promise<void>;
 }
 
-export async function startBroadcast(publisher: Redis, targets: BroadcastTargets, logger: Logger): Promise<Broadcaster> {
+export function startBroadcast(publisher: Redis, targets: BroadcastTargets, logger: Logger): Broadcaster {
   const origin = randomUUID();
   const subscriber = publisher.duplicate({ enableOfflineQueue: true, maxRetriesPerRequest: null });
   subscriber.on("error", (error) => logger.warn({ err: { message: error.message } }, "broadcast subscriber error"));
@@ -65,11 +65,11 @@ export async function startBroadcast(publisher: Redis, targets: BroadcastTargets
     else if (event.kind === "user" && typeof event.id === "string") targets.invalidateUser(event.id);
     else if (event.kind === "roles") void targets.reloadRoles();
   });
-  try {
-    await subscriber.subscribe(CHANNEL);
-  } catch (error) {
+  // Not awaited: with Redis down at start-up this would wait for it forever. ioredis subscribes (again)
+  // whenever the connection is (re)established.
+  subscriber.subscribe(CHANNEL).catch((error) => {
     logger.error({ err: error }, "could not subscribe to security events; will retry while Redis reconnects");
-  }
+  });
 
   return {
     userChanged: (id) => publish({ kind: "user", id }),

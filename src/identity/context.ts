@@ -107,7 +107,7 @@ export async function openIdentity(config: ResolvedConfig, logger: Logger): Prom
     users.invalidate();
   };
   const broadcast = redis
-    ? await startBroadcast(redis, { revocations, invalidateUser: (id) => users.invalidate(id), reloadRoles: reloadLocalRoles }, logger)
+    ? startBroadcast(redis, { revocations, invalidateUser: (id) => users.invalidate(id), reloadRoles: reloadLocalRoles }, logger)
     : undefined;
 
   return {

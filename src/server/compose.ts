@@ -15,7 +15,7 @@ import { createAuthorizeStage } from "../http/stages/authorize.ts";
 import { createCsrfStage } from "../http/stages/csrf.ts";
 import { audit } from "../identity/audit.ts";
 import { createAuthenticator } from "../identity/authenticator.ts";
-import { type IdentityContext, openIdentity } from "../identity/context.ts";
+import { openIdentity } from "../identity/context.ts";
 import { MemoryRateLimitStore, type RateLimitStore, RedisRateLimitStore } from "../core/ratelimit/index.ts";
 import { createRateLimitStages } from "../http/stages/rate-limit.ts";
 
@@ -28,7 +28,7 @@ export interface RampartServer {
 
 export async function composeServer(config: ResolvedConfig, logger: Logger): Promise<RampartServer> {
   const identity = await openIdentity(config, logger);
-  const limitStore = createLimitStore(config, identity, logger);
+  const limitStore = createLimitStore(config, logger);
   const limits = config.rateLimit.enabled ? createRateLimitStages(config, limitStore) : undefined;
   const app = await buildApp({
     config,
@@ -74,10 +74,11 @@ export async function composeServer(config: ResolvedConfig, logger: Logger): Pro
   };
 }
 
-function createLimitStore(config: ResolvedConfig, identity: IdentityContext, logger: Logger): RateLimitStore {
-  if (!identity.redis) return new MemoryRateLimitStore({ maxKeys: config.rateLimit.maxKeys });
+function createLimitStore(config: ResolvedConfig, logger: Logger): RateLimitStore {
+  if (!config.redisUrl) return new MemoryRateLimitStore({ maxKeys: config.rateLimit.maxKeys });
+  // Its own connection, tuned never to replay a consume it gave up on (see redis-store.ts).
   return new RedisRateLimitStore({
-    client: identity.redis,
+    url: config.redisUrl,
     failure: config.rateLimit.failurePolicy,
     timeoutMs: config.rateLimit.redisTimeoutMs,
     fallback: { maxKeys: config.rateLimit.maxKeys },

@@ -216,6 +216,9 @@ function connect(url: string, timeoutMs: number): Redis {
   const client = new Redis(url, {
     enableOfflineQueue: false, // while disconnected, fail at once instead of queueing without bound
     maxRetriesPerRequest: 0,
+    // A consume given up on after timeoutMs was already answered (503, or decided locally); re-sending
+    // it on reconnect would charge the client for requests it never got.
+    autoResendUnfulfilledCommands: false,
     connectTimeout: Math.max(timeoutMs * 10, 1000),
     disconnectTimeout: timeoutMs, // on close(), do not keep the process alive 2 s for a dead socket
     retryStrategy: (attempt) => Math.min(attempt * 100, 2000), // never give up: recover when Redis returns

@@ -27,21 +27,25 @@ interface CompiledSide {
   shared: readonly RateLimitPolicy[];
   /** Policies scoped to this route. */
   scoped: readonly RateLimitPolicy[];
-  header: string;
 }
 
 interface CompiledRoute {
   client: CompiledSide;
-  principal: CompiledSide | undefined;
+  principal: CompiledSide;
   routeId: string;
+  /** `RateLimit-Policy` listing every policy of both stages, built once; undefined when none apply. */
+  header: string | undefined;
 }
 
 const GROUPS = ["perIp", "perPrincipal", "login", "register"] as const;
 type Group = (typeof GROUPS)[number];
+const NONE: CompiledSide = { shared: [], scoped: [] };
 
 export function policiesOf(config: ResolvedConfig, group: Group, name: string): RateLimitPolicy[] {
   return config.rateLimit[group].map((spec, index) => parsePolicy(index === 0 ? name : `${name}-${index + 1}`, spec));
 }
+
+const policiesIn = (side: CompiledSide) => [...side.shared, ...side.scoped];
 
 export function createRateLimitStages(config: ResolvedConfig, store: RateLimitStore) {
   const limiter: RateLimiter = createRateLimiter({ store });
@@ -50,8 +54,9 @@ export function createRateLimitStages(config: ResolvedConfig, store: RateLimitSt
   const routes = new Map<string, CompiledRoute>();
   const keyOptions = { ipv6Prefix: config.rateLimit.ipv6Prefix };
 
-  function side(shared: RateLimitPolicy[], scoped: RateLimitPolicy[]): CompiledSide {
-    return { shared, scoped, header: rateLimitPolicyHeader([...shared, ...scoped]) };
+  function build(routeId: string, client: CompiledSide, principal: CompiledSide): CompiledRoute {
+    const all = [...policiesIn(client), ...policiesIn(principal)];
+    return { routeId, client, principal, header: all.length > 0 ? rateLimitPolicyHeader(all) : undefined };
   }
 
   function compile(route: RouteOptions): void {
@@ -67,52 +72,62 @@ export function createRateLimitStages(config: ResolvedConfig, store: RateLimitSt
         if (group) target.push(...policiesOf(config, group, group));
         else target.push(parsePolicy(`route-${target.length + 1}`, limit.policy));
       }
-      const compiled: CompiledRoute = {
-        routeId,
-        client: side(security?.limits === false ? [] : perIp, ipScoped),
-        principal: security?.auth === "public" && principalScoped.length === 0 ? undefined : side(perPrincipal, principalScoped),
-      };
+      const compiled =
+        security?.limits === false
+          ? build(routeId, NONE, NONE)
+          : build(
+              routeId,
+              { shared: perIp, scoped: ipScoped },
+              security?.auth === "public" ? { shared: [], scoped: principalScoped } : { shared: perPrincipal, scoped: principalScoped },
+            );
       for (const method of methods) routes.set(`${method} ${route.url}`, compiled);
     } catch (error) {
       throw new Error(`route ${routeId}: invalid rate limit: ${(error as Error).message}`);
     }
   }
 
-  function requestsFor(compiled: CompiledSide, key: string, routeId: string): LimitRequest[] {
-    const requests: LimitRequest[] = compiled.shared.map((policy) => ({ key, policy }));
-    for (const policy of compiled.scoped) requests.push({ key: scopedKey(key, routeId), policy });
+  function requestsFor(side: CompiledSide, key: string, routeId: string): LimitRequest[] {
+    const requests: LimitRequest[] = side.shared.map((policy) => ({ key, policy }));
+    for (const policy of side.scoped) requests.push({ key: scopedKey(key, routeId), policy });
     return requests;
   }
 
-  function apply(reply: FastifyReply, outcome: RateLimitOutcome): boolean {
-    if (!outcome.allowed) throw rateLimitedError(outcome);
-    reply.headers(outcome.headers);
-    return true;
-  }
-
-  function run(compiled: CompiledSide | undefined, key: string | undefined, routeId: string, reply: FastifyReply) {
-    if (!compiled || !key || compiled.shared.length + compiled.scoped.length === 0) return true;
-    const outcome = limiter.check(requestsFor(compiled, key, routeId), compiled.header);
-    return outcome instanceof Promise ? outcome.then((o) => apply(reply, o)) : apply(reply, outcome as RateLimitOutcome);
+  /**
+   * Runs one stage's consume. Both stages report the same combined `RateLimit-Policy`; `RateLimit`
+   * names whichever decided policy is closest to exhaustion, across the two stages.
+   */
+  function run(request: FastifyRequest, reply: FastifyReply, route: CompiledRoute, side: CompiledSide, key: string) {
+    if (side.shared.length + side.scoped.length === 0 || route.header === undefined) return true;
+    const apply = (outcome: RateLimitOutcome): boolean => {
+      if (!outcome.allowed) throw rateLimitedError(outcome);
+      const remaining = outcome.decision.closest.remaining;
+      const state = request.rampart;
+      if (state.limitRemaining === undefined || remaining < state.limitRemaining) {
+        state.limitRemaining = remaining;
+        reply.headers(outcome.headers);
+      }
+      return true;
+    };
+    const outcome = limiter.check(requestsFor(side, key, route.routeId), route.header);
+    return outcome instanceof Promise ? outcome.then(apply) : apply(outcome as RateLimitOutcome);
   }
 
   // Requests matching no route (on their way to a 404) still count against the per-IP limit.
-  const unmatched = perIp.length ? side(perIp, []) : undefined;
-  const lookup = (request: FastifyRequest) => routes.get(`${request.method} ${request.routeOptions.url}`);
+  const unmatched = build("unmatched", { shared: perIp, scoped: [] }, NONE);
+  const lookup = (request: FastifyRequest) => routes.get(`${request.method} ${request.routeOptions.url}`) ?? unmatched;
 
   return {
     onRoute: compile,
     limitClient(request: FastifyRequest, reply: FastifyReply) {
-      const compiled = lookup(request);
-      const client = compiled?.client ?? unmatched;
-      return run(client, clientKey(request.rampart.client.ip, keyOptions), compiled?.routeId ?? "unmatched", reply);
+      const route = lookup(request);
+      return run(request, reply, route, route.client, clientKey(request.rampart.client.ip, keyOptions));
     },
     limitPrincipal(request: FastifyRequest, reply: FastifyReply) {
       const principal = request.rampart.principal;
       if (!principal) return true;
-      const compiled = lookup(request);
       const key = principalKey(principal.via === "api-token" ? `t:${principal.credentialId}` : `u:${principal.userId}`);
-      return run(compiled?.principal, key, compiled?.routeId ?? "unmatched", reply);
+      const route = lookup(request);
+      return run(request, reply, route, route.principal, key);
     },
   };
 }
