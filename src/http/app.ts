@@ -4,12 +4,14 @@
  * problem+json for every error, and the routes.
  */
 import cookie from "@fastify/cookie";
-import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from "fastify";
+import Fastify, {
+  LogController, type FastifyInstance, type FastifyReply, type FastifyRequest } from "fastify";
 import type { Logger } from "pino";
 import type { ResolvedConfig } from "../config/resolve.ts";
 import { RampartError } from "../core/errors.ts";
 import { PROBLEM_CONTENT_TYPE, toProblem } from "../core/problems.ts";
 import { parseJsonBody, toRampartError } from "./errors.ts";
+import { lazyChildLoggerFactory } from "./logger.ts";
 import { installPipeline, type Stage, type StageName } from "./pipeline.ts";
 import { createAuthenticateStage, type Authenticator } from "./stages/authenticate.ts";
 import { createAuthorizeStage } from "./stages/authorize.ts";
@@ -55,6 +57,10 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
       ? { https: { cert: tls.cert, key: tls.key, minVersion: "TLSv1.2" as const, maxHeaderSize: config.limits.headerBytes } }
       : { http: { maxHeaderSize: config.limits.headerBytes } }),
     genReqId: createRequestIdGenerator(config.proxies),
+    childLoggerFactory: lazyChildLoggerFactory as never,
+    // One access-log line per request, written when the response is done (see onResponse below),
+    // instead of Fastify's two.
+    logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: config.limits.bodyBytes,
     onProtoPoisoning: "error",
     onConstructorPoisoning: "error",
@@ -104,6 +110,13 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
 
   // Cookie parsing on demand only (readCookies): no per-request hook.
   await app.register(cookie, { hook: false });
+
+  app.addHook("onResponse", (request, reply, done) => {
+    if ((request.log as unknown as Logger).isLevelEnabled("info")) {
+      request.log.info({ req: request, res: reply, responseTime: reply.elapsedTime }, "request completed");
+    }
+    done();
+  });
 
   let closing = false;
   app.addHook("preClose", (done) => {

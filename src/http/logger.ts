@@ -59,3 +59,67 @@ export function createLogger(config: ResolvedConfig, destination?: DestinationSt
   if (config.logging.pretty) return pino({ ...options, transport: { target: "pino-pretty", options: { colorize: true } } });
   return pino(options);
 }
+
+/**
+ * Fastify's per-request child logger, built only when something is actually logged at an enabled
+ * level. Building one eagerly (bindings, redaction) costs microseconds on every request, most of which
+ * never log anything. A class, so a request allocates one small object and no closures.
+ */
+class LazyRequestLogger {
+  #parent: Logger;
+  #bindings: pino.Bindings;
+  #options: pino.ChildLoggerOptions;
+  #child: Logger | undefined;
+
+  constructor(parent: Logger, bindings: pino.Bindings, options: pino.ChildLoggerOptions) {
+    this.#parent = parent;
+    this.#bindings = bindings;
+    this.#options = options;
+  }
+
+  #materialise(): Logger {
+    this.#child ??= this.#parent.child(this.#bindings, this.#options);
+    return this.#child;
+  }
+
+  #log(level: pino.Level, args: unknown[]): void {
+    if (!this.#parent.isLevelEnabled(level)) return;
+    (this.#materialise()[level] as (...a: unknown[]) => void)(...args);
+  }
+
+  get level(): string {
+    return this.#child?.level ?? this.#parent.level;
+  }
+  set level(value: string) {
+    this.#materialise().level = value;
+  }
+  isLevelEnabled(level: string): boolean {
+    return this.#parent.isLevelEnabled(level);
+  }
+  child(bindings: pino.Bindings, options?: pino.ChildLoggerOptions): Logger {
+    return this.#materialise().child(bindings, options);
+  }
+  fatal(...args: unknown[]) {
+    this.#log("fatal", args);
+  }
+  error(...args: unknown[]) {
+    this.#log("error", args);
+  }
+  warn(...args: unknown[]) {
+    this.#log("warn", args);
+  }
+  info(...args: unknown[]) {
+    this.#log("info", args);
+  }
+  debug(...args: unknown[]) {
+    this.#log("debug", args);
+  }
+  trace(...args: unknown[]) {
+    this.#log("trace", args);
+  }
+  silent() {}
+}
+
+export function lazyChildLoggerFactory(logger: Logger, bindings: pino.Bindings, options: pino.ChildLoggerOptions): Logger {
+  return new LazyRequestLogger(logger, bindings, options) as unknown as Logger;
+}

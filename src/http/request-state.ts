@@ -54,5 +54,7 @@ declare module "fastify" {
   }
   interface FastifyContextConfig {
     rampart?: RouteSecurity;
+    /** Compiled by the rate-limit stages at registration (opaque to everything else). */
+    rampartLimits?: unknown;
   }
 }

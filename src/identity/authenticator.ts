@@ -13,6 +13,7 @@ import { BEARER_CHALLENGE } from "../http/stages/authenticate.ts";
 import type { CredentialKind, Principal } from "../http/request-state.ts";
 import type { IdentityContext } from "./context.ts";
 import { readCredential } from "./credentials.ts";
+import type { UserState } from "./user-state.ts";
 
 const TOUCH_INTERVAL_MS = 60_000;
 
@@ -26,15 +27,7 @@ export function invalidToken(reason: string, description = "The access token is 
 export function createAuthenticator(identity: IdentityContext): Authenticator {
   const lastTouched = new Map<string, number>();
 
-  async function fromJwt(token: string, via: CredentialKind): Promise<Principal> {
-    let claims: AccessTokenClaims;
-    try {
-      claims = identity.verifier.verifyCached(token) ?? (await identity.verifier.verify(token));
-    } catch (error) {
-      throw invalidToken((error as RampartError).reason ?? "verification failed");
-    }
-    if (identity.revocations.isRevoked(claims)) throw invalidToken("revoked");
-    const user = await identity.users.get(claims.sub);
+  function principalFromClaims(claims: AccessTokenClaims, via: CredentialKind, user: UserState | undefined): Principal {
     if (!user || user.disabled) throw invalidToken(user ? "user disabled" : "unknown user");
     return {
       userId: user.id,
@@ -46,6 +39,25 @@ export function createAuthenticator(identity: IdentityContext): Authenticator {
       expiresAt: claims.exp,
       permissions: user.permissions,
     };
+  }
+
+  /** Checked on every request, cached token or not: revocation and the user's current state. */
+  function admit(claims: AccessTokenClaims, via: CredentialKind): Principal | Promise<Principal> {
+    if (identity.revocations.isRevoked(claims)) throw invalidToken("revoked");
+    const user = identity.users.get(claims.sub);
+    return user instanceof Promise ? user.then((u) => principalFromClaims(claims, via, u)) : principalFromClaims(claims, via, user);
+  }
+
+  /** Synchronous when the token and the user are both cached: the common case costs no promise. */
+  function fromJwt(token: string, via: CredentialKind): Principal | Promise<Principal> {
+    const cached = identity.verifier.verifyCached(token);
+    if (cached) return admit(cached, via);
+    return identity.verifier.verify(token).then(
+      (claims) => admit(claims, via),
+      (error: RampartError) => {
+        throw invalidToken(error.reason ?? "verification failed");
+      },
+    );
   }
 
   async function fromApiToken(token: string): Promise<Principal> {

@@ -51,7 +51,6 @@ export function createRateLimitStages(config: ResolvedConfig, store: RateLimitSt
   const limiter: RateLimiter = createRateLimiter({ store });
   const perIp = policiesOf(config, "perIp", "ip");
   const perPrincipal = policiesOf(config, "perPrincipal", "user");
-  const routes = new Map<string, CompiledRoute>();
   const keyOptions = { ipv6Prefix: config.rateLimit.ipv6Prefix };
 
   function build(routeId: string, client: CompiledSide, principal: CompiledSide): CompiledRoute {
@@ -80,7 +79,8 @@ export function createRateLimitStages(config: ResolvedConfig, store: RateLimitSt
               { shared: perIp, scoped: ipScoped },
               security?.auth === "public" ? { shared: [], scoped: principalScoped } : { shared: perPrincipal, scoped: principalScoped },
             );
-      for (const method of methods) routes.set(`${method} ${route.url}`, compiled);
+      // Kept on the route's own config: found per request without building a lookup key.
+      route.config = { ...route.config, rampartLimits: compiled };
     } catch (error) {
       throw new Error(`route ${routeId}: invalid rate limit: ${(error as Error).message}`);
     }
@@ -114,7 +114,7 @@ export function createRateLimitStages(config: ResolvedConfig, store: RateLimitSt
 
   // Requests matching no route (on their way to a 404) still count against the per-IP limit.
   const unmatched = build("unmatched", { shared: perIp, scoped: [] }, NONE);
-  const lookup = (request: FastifyRequest) => routes.get(`${request.method} ${request.routeOptions.url}`) ?? unmatched;
+  const lookup = (request: FastifyRequest) => (request.routeOptions.config?.rampartLimits as CompiledRoute | undefined) ?? unmatched;
 
   return {
     onRoute: compile,

@@ -7,10 +7,11 @@ import { randomUUID } from "node:crypto";
 import type { IncomingMessage } from "node:http";
 import type { TLSSocket } from "node:tls";
 import type { FastifyReply, FastifyRequest } from "fastify";
-import { createClientResolver, normaliseAddress, type TrustedProxies } from "../../core/client.ts";
+import { type ClientInfo, createClientResolver, normaliseAddress, type TrustedProxies } from "../../core/client.ts";
 import { RampartError } from "../../core/errors.ts";
 import type { ResolvedConfig } from "../../config/resolve.ts";
 
+const SOCKET_CLIENT = Symbol("rampart.client");
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
 /** Fastify's genReqId: a trusted proxy's `X-Request-Id` is kept (for log correlation), else a new one. */
@@ -32,17 +33,24 @@ export function createRequestIdGenerator(proxies: TrustedProxies) {
 export function createTransportStage(config: ResolvedConfig, isClosing: () => boolean = () => false) {
   const resolveClient = createClientResolver({ trustedProxies: config.proxies, proxyHeaders: config.proxyHeaders });
   const enforce = config.https.enforce;
+  const direct = config.proxies.size === 0;
   const redirect = config.https.redirect;
 
   return function transport(request: FastifyRequest, reply: FastifyReply): boolean {
     const raw = request.raw;
-    const client = resolveClient({
-      socketAddress: raw.socket.remoteAddress,
-      socketEncrypted: Boolean((raw.socket as TLSSocket).encrypted),
-      forwarded: raw.headers.forwarded,
-      xForwardedFor: raw.headers["x-forwarded-for"],
-      xForwardedProto: raw.headers["x-forwarded-proto"],
-    });
+    const socket = raw.socket as TLSSocket & { [SOCKET_CLIENT]?: ClientInfo };
+    // Without trusted proxies the answer depends on the socket alone: work it out once per connection.
+    let client = direct ? socket[SOCKET_CLIENT] : undefined;
+    if (!client) {
+      client = resolveClient({
+        socketAddress: socket.remoteAddress,
+        socketEncrypted: Boolean(socket.encrypted),
+        forwarded: raw.headers.forwarded,
+        xForwardedFor: raw.headers["x-forwarded-for"],
+        xForwardedProto: raw.headers["x-forwarded-proto"],
+      });
+      if (direct) socket[SOCKET_CLIENT] = client;
+    }
     request.rampart = { client, principal: undefined };
     reply.header("x-request-id", request.id);
     if (isClosing()) {
