@@ -3,6 +3,7 @@
  * pool, never on the event loop. Passwords are NFKC-normalised here, so no caller can forget.
  */
 import { randomBytes } from "node:crypto";
+import { availableParallelism } from "node:os";
 import { type Algorithm, hash, parseOptions, verify, type Version } from "@node-rs/argon2";
 import { normalisePassword } from "./normalise.ts";
 
@@ -20,6 +21,11 @@ export interface PasswordHasherOptions {
   timeCost?: number;
   /** Lanes. Default 1. */
   parallelism?: number;
+  /**
+   * Hashes computed at once; the rest wait their turn. Default: one fewer than the CPU count (at least
+   * one), so a login storm always leaves a core to the event loop and cheap routes stay responsive.
+   */
+  maxConcurrent?: number;
 }
 
 export interface PasswordHasher {
@@ -51,13 +57,14 @@ export function createPasswordHasher(options: PasswordHasherOptions = {}): Passw
     parallelism,
   });
   let dummy: Promise<string> | undefined;
+  const limit = createLimiter(integer("maxConcurrent", options.maxConcurrent ?? Math.max(1, availableParallelism() - 1), 1, 1024));
 
   const hasher: PasswordHasher = {
-    hash: (password) => hash(normalisePassword(password), params),
+    hash: (password) => limit(() => hash(normalisePassword(password), params)),
     async verify(stored, password) {
       if (typeof stored !== "string" || typeof password !== "string") return false;
       try {
-        return await verify(stored, normalisePassword(password));
+        return await limit(() => verify(stored, normalisePassword(password)));
       } catch {
         return false;
       }
@@ -81,4 +88,20 @@ export function createPasswordHasher(options: PasswordHasherOptions = {}): Passw
     },
   };
   return hasher;
+}
+
+/** A counting semaphore: at most `max` tasks run at once, the others start in arrival order. */
+export function createLimiter(max: number) {
+  let running = 0;
+  const waiting: (() => void)[] = [];
+  return async function limit<T>(task: () => Promise<T>): Promise<T> {
+    if (running >= max) await new Promise<void>((resolve) => waiting.push(resolve));
+    running++;
+    try {
+      return await task();
+    } finally {
+      running--;
+      waiting.shift()?.();
+    }
+  };
 }

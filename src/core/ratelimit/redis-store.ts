@@ -229,6 +229,8 @@ function connect(url: string, timeoutMs: number): Redis {
 }
 
 function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
+  // The race's loser may still reject later (e.g. "Connection is closed"); it is no longer anyone's.
+  promise.catch(() => {});
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => {
     timer = setTimeout(() => reject(new Error(`redis did not answer within ${ms} ms`)), ms);

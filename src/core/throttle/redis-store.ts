@@ -75,7 +75,10 @@ export function createRedisLoginThrottleStore(options: RedisLoginThrottleStoreOp
       timer = setTimeout(() => reject(new TimeoutError(`redis did not answer in ${timeoutMs} ms`)), timeoutMs);
     });
     try {
-      return await Promise.race([remote(), timeout]);
+      const pending = remote();
+      // The race's loser may still reject later (e.g. "Connection is closed"); it is no longer anyone's.
+      pending.catch(() => {});
+      return await Promise.race([pending, timeout]);
     } catch (error) {
       if (failurePolicy === "closed") {
         throw new RampartError("RAMPART_ERR_STORE_UNAVAILABLE", { reason: `login throttle: redis ${operation} failed`, cause: error });

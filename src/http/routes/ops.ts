@@ -50,6 +50,7 @@ export async function opsRoutes(app: FastifyInstance, options: { readiness: Read
 }
 
 function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
+  promise.catch(() => {}); // a check that lost the race may still fail later; nobody awaits it then
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => {
     timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms`)), ms);

@@ -90,3 +90,34 @@ describe("password hasher", () => {
     assert.throws(() => createPasswordHasher({ parallelism: 1.5 }), /"parallelism"/);
   });
 });
+
+describe("concurrency bound", () => {
+  it("runs at most max tasks at once, starts the rest in order, and survives a failing task", async () => {
+    const { createLimiter } = await import("../../../src/core/passwords/hasher.ts");
+    const limit = createLimiter(2);
+    let running = 0;
+    let peak = 0;
+    const order: number[] = [];
+    const task = (i: number) => () =>
+      new Promise<number>((resolve, reject) => {
+        running++;
+        peak = Math.max(peak, running);
+        order.push(i);
+        setImmediate(() => {
+          running--;
+          if (i === 3) reject(new Error("boom"));
+          else resolve(i);
+        });
+      });
+    const results = await Promise.allSettled(Array.from({ length: 8 }, (_, i) => limit(task(i))));
+    assert.equal(peak, 2);
+    assert.deepEqual(order, [0, 1, 2, 3, 4, 5, 6, 7]);
+    assert.equal(results.filter((r) => r.status === "fulfilled").length, 7);
+  });
+
+  it("bounds the hasher by default to leave a core for the event loop", async () => {
+    const hasher = createPasswordHasher({ memoryCost: 1024, timeCost: 1 });
+    const hashes = await Promise.all(Array.from({ length: 3 }, (_, i) => hasher.hash(`password number ${i}`)));
+    for (const [i, stored] of hashes.entries()) assert.equal(await hasher.verify(stored, `password number ${i}`), true);
+  });
+});
