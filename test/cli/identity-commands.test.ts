@@ -1,24 +1,18 @@
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
 import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { availableParallelism, tmpdir } from "node:os";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { describe, it } from "node:test";
 import { main } from "../../src/cli/main.ts";
 import { printable } from "../../src/cli/prompt.ts";
 import { UsageError } from "../../src/cli/usage.ts";
 import { hashApiToken } from "../../src/core/tokens/index.ts";
 import { createRepositories, migrateToLatest, openDatabase, type Repositories } from "../../src/store/index.ts";
+import { type CliRun, spawnCli } from "../support/cli.ts";
 
-const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 const PASSWORD = "correct horse battery staple 42";
 
-interface Run {
-  status: number | null;
-  stdout: string;
-  stderr: string;
-}
+type Run = CliRun;
 
 /**
  * Runs the real CLI as a child process. Asynchronous (not spawnSync) so that independent runs overlap:
@@ -50,33 +44,6 @@ function release() {
   else running--;
 }
 
-function spawnCli(dataDir: string, args: string[], options: { input?: string; env?: Record<string, string> }): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ["--import", "tsx", "src/cli/entry.ts", ...args], {
-      cwd: ROOT,
-      // Unset what could point the CLI elsewhere (empty means unset to the config loader).
-      env: { ...process.env, RAMPART_DATA_DIR: dataDir, RAMPART_CONFIG: "", DATABASE_URL: "", REDIS_URL: "", ...options.env },
-      stdio: ["pipe", "pipe", "pipe"],
-    });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.setEncoding("utf8").on("data", (chunk: string) => {
-      stdout += chunk;
-    });
-    child.stderr.setEncoding("utf8").on("data", (chunk: string) => {
-      stderr += chunk;
-    });
-    // Only a hung CLI should hit this; a busy machine can make a single start take several seconds.
-    const timer = setTimeout(() => child.kill(), 120_000);
-    child.once("error", reject);
-    child.once("close", (status) => {
-      clearTimeout(timer);
-      resolve({ status, stdout, stderr });
-    });
-    child.stdin.on("error", () => undefined); // EPIPE when the CLI exits without reading stdin
-    child.stdin.end(options.input ?? "");
-  });
-}
 
 function expectExit(run: Run, code: number) {
   assert.equal(run.status, code, `expected exit ${code}, got ${run.status}\nstdout: ${run.stdout}\nstderr: ${run.stderr}`);

@@ -3,16 +3,14 @@
  * formatted table directly (`formatRouteTable(app.rampartRoutes())`) and through the real CLI.
  */
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { dirname, join, resolve } from "node:path";
-import { fileURLToPath } from "node:url";
+import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { formatRouteTable, type RouteEntry } from "../../../src/http/route-security.ts";
 import { type AuthzServer, startServer } from "../../support/authz.ts";
+import { spawnCli } from "../../support/cli.ts";
 
-const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "../../..");
 
 /** The cells of the table line for `METHOD PATH`, split on the two-space column gap. */
 function row(table: string, method: string, path: string): string[] | undefined {
@@ -83,27 +81,7 @@ describe("rampart routes (the CLI)", () => {
     "prints /api/notes with notes:read and /healthz as public",
     async () => {
       const dataDir = mkdtempSync(join(tmpdir(), "rampart-authz-cli-"));
-      const run = await new Promise<{ status: number | null; stdout: string; stderr: string }>((done, fail) => {
-        const child = spawn(process.execPath, ["--import", "tsx", "src/cli/entry.ts", "routes"], {
-          cwd: ROOT,
-          env: { ...process.env, RAMPART_DATA_DIR: dataDir, RAMPART_CONFIG: "", DATABASE_URL: "", REDIS_URL: "" },
-          stdio: ["ignore", "pipe", "pipe"],
-        });
-        let stdout = "";
-        let stderr = "";
-        child.stdout.setEncoding("utf8").on("data", (chunk: string) => {
-          stdout += chunk;
-        });
-        child.stderr.setEncoding("utf8").on("data", (chunk: string) => {
-          stderr += chunk;
-        });
-        const timer = setTimeout(() => child.kill(), 120_000);
-        child.once("error", fail);
-        child.once("close", (status) => {
-          clearTimeout(timer);
-          done({ status, stdout, stderr });
-        });
-      });
+      const run = await spawnCli(dataDir, ["routes"]);
       assert.equal(run.status, 0, `exit ${run.status}\nstdout: ${run.stdout}\nstderr: ${run.stderr}`);
       assertTable(run.stdout.trimEnd());
     },
