@@ -100,7 +100,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   // before the registry reads each route's declaration.
   app.addHook("onRoute", (route) => {
     if (route.url === DOCS_PREFIX || route.url.startsWith(`${DOCS_PREFIX}/`)) {
-      route.config = { ...route.config, rampart: { auth: "public" } };
+      route.config = { ...route.config, rampart: { auth: "public", produces: ["*/*"] } };
     }
   });
   const registry = createRouteRegistry();

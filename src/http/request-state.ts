@@ -38,6 +38,8 @@ export interface RouteSecurity {
   auth?: "public" | "required";
   /** Credential kinds accepted; default all. */
   credentials?: readonly CredentialKind[];
+  /** Media types the route answers with, for Accept negotiation; default JSON. */
+  produces?: readonly string[];
   /** Permissions the principal must hold (all of them). */
   permissions?: readonly string[];
   /**

@@ -140,3 +140,25 @@ describe("logging", () => {
     await app.close();
   });
 });
+
+describe("content negotiation", () => {
+  it("406 problem+json when the Accept header rules JSON out; JSON, wildcards and no Accept are fine", async () => {
+    const { app } = await makeApp({ routes });
+    for (const accept of ["text/html", "application/xml, text/plain", "application/json;q=0, text/html"]) {
+      const res = await app.inject({ method: "GET", url: "/items?limit=5", headers: { accept } });
+      await problem(res, 406);
+    }
+    for (const accept of [undefined, "application/json", "*/*", "application/*", "text/html, */*;q=0.1", "application/problem+json"]) {
+      const res = await app.inject({ method: "GET", url: "/items?limit=5", headers: accept ? { accept } : {} });
+      assert.equal(res.statusCode, 200, `${accept}: ${res.body}`);
+    }
+    await app.close();
+  });
+
+  it("routes that produce something else say so (the docs answer HTML)", async () => {
+    const { app } = await makeApp({ routes });
+    const res = await app.inject({ method: "GET", url: "/docs/", headers: { accept: "text/html" } });
+    assert.equal(res.statusCode, 200);
+    await app.close();
+  });
+});

@@ -30,7 +30,7 @@ export function metricsRoutes() {
     });
     app.get(
       "/metrics",
-      { config: { rampart: { permissions: ["metrics:read"] } }, schema: { tags: ["ops"] } },
+      { config: { rampart: { permissions: ["metrics:read"], produces: ["text/plain", "application/openmetrics-text"] } }, schema: { tags: ["ops"] } },
       async (_request, reply) => {
         reply.type(registry.contentType);
         return registry.metrics();

@@ -9,6 +9,7 @@ import type { TLSSocket } from "node:tls";
 import type { FastifyReply, FastifyRequest } from "fastify";
 import { type ClientInfo, createClientResolver, normaliseAddress, type TrustedProxies } from "../../core/client.ts";
 import { RampartError } from "../../core/errors.ts";
+import { assertAcceptable } from "../negotiation.ts";
 import type { ResolvedConfig } from "../../config/resolve.ts";
 
 const SOCKET_CLIENT = Symbol("rampart.client");
@@ -57,7 +58,10 @@ export function createTransportStage(config: ResolvedConfig, isClosing: () => bo
       // Draining for shutdown: in-flight requests finish, new ones on kept-alive sockets go elsewhere.
       throw new RampartError("RAMPART_ERR_SHUTTING_DOWN", { headers: { connection: "close", "retry-after": "1" } });
     }
-    if (!enforce || client.scheme === "https") return true;
+    if (!enforce || client.scheme === "https") {
+      assertAcceptable(request);
+      return true;
+    }
 
     const host = request.headers.host;
     if (redirect && (request.method === "GET" || request.method === "HEAD") && host && isValidHost(host)) {
