@@ -36,8 +36,8 @@ In production mode the server refuses to start on unsafe configuration
     const { handleSignals, listen } = await import("../../server/lifecycle.ts");
     handleSignals(server, config);
     const address = await listen(server, config);
-    console.log(`rampart listening on ${address}`);
-    for (const line of server.banner) console.log(`  ${line}`);
+    // One write, so a reader that sees the first line sees the whole banner.
+    console.log([`rampart listening on ${address}`, ...server.banner.map((line) => `  ${line}`)].join("\n"));
     return -1; // keep running
   },
 };
