@@ -6,7 +6,7 @@
  */
 import type { PermissionSet } from "../core/authz/index.ts";
 import type { RoleResolver } from "../core/authz/roles.ts";
-import { Lru } from "../core/throttle/index.ts";
+import { Lru } from "../core/lru.ts";
 import type { Repositories } from "../store/index.ts";
 
 export interface UserState {

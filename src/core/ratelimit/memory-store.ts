@@ -5,7 +5,7 @@
  */
 import { decideStack } from "./decision.ts";
 import { bucketKey } from "./keys.ts";
-import { Lru } from "./lru.ts";
+import { Lru } from "../lru.ts";
 import { checkRequests, type LimitDecision, type LimitRequest, type RateLimitStore } from "./store.ts";
 
 export interface MemoryStoreOptions {
@@ -48,7 +48,7 @@ export class MemoryRateLimitStore implements RateLimitStore {
     for (let i = 0; i < requests.length; i++) {
       buckets[i] = bucketKey(requests[i]!.key, requests[i]!.policy);
       // A TAT in the past carries no information (the bucket is full), so a missing bucket reads as 0.
-      tats[i] = this.#tats.get(buckets[i]!) ?? 0;
+      tats[i] = this.#tats.peek(buckets[i]!) ?? 0;
     }
     const { decision, tats: next } = decideStack(requests, tats, now);
     for (let i = 0; i < buckets.length; i++) {

@@ -18,4 +18,3 @@ export {
   type RedisLoginThrottleStoreOptions,
   createRedisLoginThrottleStore,
 } from "./redis-store.ts";
-export { Lru } from "./lru.ts";

@@ -3,7 +3,7 @@
  * new (email, client) pairs cannot evict the per-client counters that stop that very flood.
  */
 import type { ThrottleKeys } from "./keys.ts";
-import { Lru } from "./lru.ts";
+import { Lru } from "../lru.ts";
 import type { LoginThrottlePolicy } from "./policy.ts";
 import {
   type CheckResult,

@@ -3,6 +3,8 @@
  * verification are stored, so garbage cannot fill it; each hit re-checks expiry against the clock.
  * Revocation is deliberately not cached: callers check it on every request.
  */
+import { Lru } from "../lru.ts";
+
 interface Entry<V> {
   readonly value: V;
   /** Epoch milliseconds. */
@@ -18,26 +20,22 @@ export interface TokenCache<V> {
 
 export function createTokenCache<V>(maxEntries: number): TokenCache<V> {
   if (!Number.isSafeInteger(maxEntries) || maxEntries < 0) throw new TypeError(`"cacheSize" must be a non-negative integer`);
-  const entries = new Map<string, Entry<V>>();
+  const entries = maxEntries > 0 ? new Lru<Entry<V>>(maxEntries) : undefined;
   return {
     get(token, now) {
-      const entry = entries.get(token);
+      const entry = entries?.get(token);
       if (entry === undefined) return undefined;
-      entries.delete(token);
-      if (now >= entry.expiresAt) return undefined;
-      // Re-insert the same entry object: recency moves to the end of the Map, nothing is allocated.
-      entries.set(token, entry);
-      return entry.value;
+      if (now < entry.expiresAt) return entry.value;
+      entries?.delete(token);
+      return undefined;
     },
     set(token, value, expiresAt, now) {
-      if (maxEntries === 0 || now >= expiresAt) return;
-      entries.delete(token);
-      entries.set(token, { value, expiresAt });
-      if (entries.size > maxEntries) entries.delete(entries.keys().next().value as string);
+      if (now >= expiresAt) return;
+      entries?.set(token, { value, expiresAt });
     },
     get size() {
-      return entries.size;
+      return entries?.size ?? 0;
     },
-    clear: () => entries.clear(),
+    clear: () => entries?.clear(),
   };
 }

@@ -1,5 +1,8 @@
 /**
- * A bounded least-recently-used map: a `Map` for lookup plus a doubly linked list for recency, so every
+ * The one bounded least-recently-used map of Rampart (rate-limit buckets, login back-off, verified
+ * tokens, user state): keys an attacker chooses can never grow memory past the bound.
+ *
+ * A `Map` for lookup plus a doubly linked list for recency: a `Map` for lookup plus a doubly linked list for recency, so every
  * operation is O(1) and nothing is ever iterated.
  *
  * Why not a bare `Map` re-inserted on use, evicting `map.keys().next()`: V8 leaves deleted entries as holes
@@ -22,6 +25,7 @@ export class Lru<V> {
   #newest: Node<V> | undefined;
 
   constructor(maxSize: number) {
+    if (!Number.isInteger(maxSize) || maxSize < 1) throw new TypeError('"maxKeys" must be an integer >= 1');
     this.#maxSize = maxSize;
   }
 
@@ -29,8 +33,22 @@ export class Lru<V> {
     return this.#nodes.size;
   }
 
-  /** Reads without making the entry more recent. */
+  /** Reads and makes the entry the most recent. */
   get(key: string): V | undefined {
+    const node = this.#nodes.get(key);
+    if (!node) return undefined;
+    if (node !== this.#newest) {
+      this.#unlink(node);
+      node.older = this.#newest;
+      if (this.#newest) this.#newest.newer = node;
+      else this.#oldest = node;
+      this.#newest = node;
+    }
+    return node.value;
+  }
+
+  /** Reads without making the entry more recent. */
+  peek(key: string): V | undefined {
     return this.#nodes.get(key)?.value;
   }
 
