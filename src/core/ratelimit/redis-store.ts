@@ -16,6 +16,7 @@ import { emissionIntervalUs } from "./gcra.ts";
 import { bucketKey, keyIdentity } from "./keys.ts";
 import { MemoryRateLimitStore, type MemoryStoreOptions } from "./memory-store.ts";
 import { checkRequests, type LimitDecision, type LimitRequest, type RateLimitStore } from "./store.ts";
+import { withTimeout } from "../timeout.ts";
 
 // Mirrors gcra.ts (see there for the algorithm); returns {now, admitted, TAT of each bucket before}.
 // KEYS[i]: bucket i. ARGV[1]: µs added to Redis time (0 but in tests). ARGV[2i], ARGV[2i+1]: cost·T, burst·T.
@@ -145,14 +146,14 @@ export class RedisRateLimitStore implements RateLimitStore {
   async close(): Promise<void> {
     this.#connecting?.settle();
     if (this.#owned) {
-      if (this.#client.status === "ready") await withTimeout(this.#client.quit(), this.#timeoutMs).catch(() => {});
+      if (this.#client.status === "ready") await withTimeout(this.#client.quit(), this.#timeoutMs, "redis").catch(() => {});
       this.#client.disconnect();
     }
     await this.#fallback.close();
   }
 
   async #call(requests: readonly LimitRequest[]): Promise<unknown[]> {
-    if (this.#connecting) await withTimeout(this.#connecting.promise, this.#timeoutMs);
+    if (this.#connecting) await withTimeout(this.#connecting.promise, this.#timeoutMs, "redis");
     const status = this.#client.status;
     // Not connected: fail now rather than queue, so an outage costs requests nothing but the fallback.
     if (status !== "ready") throw new Error(`redis connection is ${status}`);
@@ -166,7 +167,7 @@ export class RedisRateLimitStore implements RateLimitStore {
       args[requests.length + 2 + 2 * i] = request.policy.burst * interval;
     });
     this.#roundTrips++;
-    return withTimeout((this.#client as unknown as GcraCommand)[COMMAND](requests.length, ...args), this.#timeoutMs);
+    return withTimeout((this.#client as unknown as GcraCommand)[COMMAND](requests.length, ...args), this.#timeoutMs, "redis");
   }
 
   /**
@@ -228,15 +229,6 @@ function connect(url: string, timeoutMs: number): Redis {
   return client;
 }
 
-function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
-  // The race's loser may still reject later (e.g. "Connection is closed"); it is no longer anyone's.
-  promise.catch(() => {});
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`redis did not answer within ${ms} ms`)), ms);
-  });
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
-}
 
 function messageOf(error: unknown): string {
   return error instanceof Error ? error.message : String(error);

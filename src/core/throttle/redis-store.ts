@@ -15,6 +15,7 @@ import type { LoginThrottlePolicy } from "./policy.ts";
 import { CHECK, FAILURE, SUCCESS } from "./redis-scripts.ts";
 import { type CheckResult, type FailureResult, failureResult, verdict } from "./state.ts";
 import type { LoginThrottleStore } from "./store.ts";
+import { withTimeout } from "../timeout.ts";
 
 /** The part of an ioredis client this store uses; the caller owns the client (and closes it). */
 export interface RedisScriptClient {
@@ -39,10 +40,6 @@ export interface RedisLoginThrottleStoreOptions {
 type Script = { readonly lua: string; readonly sha: string };
 const script = (lua: string): Script => ({ lua, sha: createHash("sha1").update(lua).digest("hex") });
 const SCRIPTS = { check: script(CHECK), failure: script(FAILURE), success: script(SUCCESS) };
-
-class TimeoutError extends Error {
-  override readonly name = "TimeoutError";
-}
 
 /**
  * @throws TypeError on invalid options.
@@ -70,23 +67,14 @@ export function createRedisLoginThrottleStore(options: RedisLoginThrottleStoreOp
   }
 
   async function run<T>(operation: string, remote: () => Promise<T>, local: () => T): Promise<T> {
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new TimeoutError(`redis did not answer in ${timeoutMs} ms`)), timeoutMs);
-    });
     try {
-      const pending = remote();
-      // The race's loser may still reject later (e.g. "Connection is closed"); it is no longer anyone's.
-      pending.catch(() => {});
-      return await Promise.race([pending, timeout]);
+      return await withTimeout(remote(), timeoutMs, "redis");
     } catch (error) {
       if (failurePolicy === "closed") {
         throw new RampartError("RAMPART_ERR_STORE_UNAVAILABLE", { reason: `login throttle: redis ${operation} failed`, cause: error });
       }
       onFallback?.(error);
       return local();
-    } finally {
-      clearTimeout(timer);
     }
   }
 

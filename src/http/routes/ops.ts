@@ -1,6 +1,7 @@
 /** Liveness and readiness: public, cheap, and revealing nothing beyond up/down per dependency. */
 import type { FastifyInstance } from "fastify";
 import { Type as T } from "@sinclair/typebox";
+import { withTimeout } from "../../core/timeout.ts";
 
 export interface ReadinessCheck {
   name: string;
@@ -34,7 +35,7 @@ export async function opsRoutes(app: FastifyInstance, options: { readiness: Read
       const results = await Promise.all(
         options.readiness.map(async ({ name, check }) => {
           try {
-            await withTimeout(check(), READY_TIMEOUT_MS);
+            await withTimeout(check(), READY_TIMEOUT_MS, name);
             return [name, "ok"] as const;
           } catch (error) {
             app.log.warn({ err: error, dependency: name }, "readiness check failed");
@@ -47,13 +48,4 @@ export async function opsRoutes(app: FastifyInstance, options: { readiness: Read
       return { status: ready ? "ready" : "unavailable", checks: Object.fromEntries(results) };
     },
   );
-}
-
-function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
-  promise.catch(() => {}); // a check that lost the race may still fail later; nobody awaits it then
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms`)), ms);
-  });
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
