@@ -25,27 +25,26 @@ export const PIPELINE_ORDER = [
 
 export type StageName = (typeof PIPELINE_ORDER)[number];
 
-/** Runs stages in order; stays synchronous until a stage returns a promise. */
+/** Runs stages in order; stays synchronous (and allocates nothing) until a stage returns a promise. */
 export function chain(stages: readonly Stage[]): onRequestHookHandler {
-  return function runStages(request, reply, done) {
-    let index = 0;
-    const next = (): void => {
-      try {
-        while (index < stages.length) {
-          const result = (stages[index++] as Stage)(request, reply);
-          if (result === false) return;
-          if (result !== true) {
-            result.then((ok) => (ok ? next() : undefined), done);
-            return;
-          }
+  function runFrom(index: number, request: FastifyRequest, reply: FastifyReply, done: (error?: Error) => void): void {
+    try {
+      for (let i = index; i < stages.length; i++) {
+        const result = (stages[i] as Stage)(request, reply);
+        if (result === false) return;
+        if (result !== true) {
+          result.then((ok) => (ok ? runFrom(i + 1, request, reply, done) : undefined), done);
+          return;
         }
-      } catch (error) {
-        done(error as Error);
-        return;
       }
-      done();
-    };
-    next();
+    } catch (error) {
+      done(error as Error);
+      return;
+    }
+    done();
+  }
+  return function runStages(request, reply, done) {
+    runFrom(0, request, reply, done);
   };
 }
 

@@ -36,11 +36,13 @@ export function createAuthenticateStage(authenticator: Authenticator | undefined
     if (isPublicRoute(request)) return true;
     if (!authenticator) throw unauthenticated();
     const result = authenticator.authenticate(request, reply);
-    const settle = (principal: Principal | undefined): boolean => {
-      if (!principal) throw unauthenticated();
-      request.rampart.principal = principal;
-      return true;
-    };
-    return result instanceof Promise ? result.then(settle) : settle(result);
+    // Only the uncached path pays for a closure; a cached credential settles synchronously.
+    return result instanceof Promise ? result.then((principal) => settle(request, principal)) : settle(request, result);
   };
+}
+
+function settle(request: FastifyRequest, principal: Principal | undefined): boolean {
+  if (!principal) throw unauthenticated();
+  request.rampart.principal = principal;
+  return true;
 }

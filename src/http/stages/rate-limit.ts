@@ -93,23 +93,25 @@ export function createRateLimitStages(config: ResolvedConfig, store: RateLimitSt
   }
 
   /**
-   * Runs one stage's consume. Both stages report the same combined `RateLimit-Policy`; `RateLimit`
+   * Applies one stage's decision. Both stages report the same combined `RateLimit-Policy`; `RateLimit`
    * names whichever decided policy is closest to exhaustion, across the two stages.
    */
+  function apply(request: FastifyRequest, reply: FastifyReply, outcome: RateLimitOutcome): boolean {
+    if (!outcome.allowed) throw rateLimitedError(outcome);
+    const remaining = outcome.decision.closest.remaining;
+    const state = request.rampart;
+    if (state.limitRemaining === undefined || remaining < state.limitRemaining) {
+      state.limitRemaining = remaining;
+      reply.headers(outcome.headers);
+    }
+    return true;
+  }
+
   function run(request: FastifyRequest, reply: FastifyReply, route: CompiledRoute, side: CompiledSide, key: string) {
     if (side.shared.length + side.scoped.length === 0 || route.header === undefined) return true;
-    const apply = (outcome: RateLimitOutcome): boolean => {
-      if (!outcome.allowed) throw rateLimitedError(outcome);
-      const remaining = outcome.decision.closest.remaining;
-      const state = request.rampart;
-      if (state.limitRemaining === undefined || remaining < state.limitRemaining) {
-        state.limitRemaining = remaining;
-        reply.headers(outcome.headers);
-      }
-      return true;
-    };
     const outcome = limiter.check(requestsFor(side, key, route.routeId), route.header);
-    return outcome instanceof Promise ? outcome.then(apply) : apply(outcome as RateLimitOutcome);
+    // The memory store answers synchronously: no promise and no closure on that path.
+    return outcome instanceof Promise ? outcome.then((o) => apply(request, reply, o)) : apply(request, reply, outcome as RateLimitOutcome);
   }
 
   // Requests matching no route (on their way to a 404) still count against the per-IP limit.
