@@ -11,30 +11,11 @@ import YAML from "yaml";
 import { type ConfigInput, ConfigSchema } from "./schema.ts";
 import { ConfigError, type ConfigIssue } from "./errors.ts";
 import { resolveConfig, type ResolvedConfig } from "./resolve.ts";
+import { ENV_KEYS } from "./env-keys.ts";
 
 export { ConfigError, type ConfigIssue };
 
 type Env = Record<string, string | undefined>;
-
-/** Environment variable → config path it sets, and how its text becomes a value. */
-const ENV_KEYS: { name: string; path: string[]; parse: (raw: string) => unknown }[] = [
-  { name: "HOST", path: ["host"], parse: (v) => v },
-  { name: "PORT", path: ["port"], parse: (v) => (/^\d+$/.test(v.trim()) ? Number(v) : v) },
-  { name: "RAMPART_ENV", path: ["env"], parse: (v) => v.trim() },
-  { name: "RAMPART_DATA_DIR", path: ["dataDir"], parse: (v) => v },
-  { name: "DATABASE_URL", path: ["databaseUrl"], parse: (v) => v.trim() },
-  { name: "REDIS_URL", path: ["redisUrl"], parse: (v) => v.trim() },
-  { name: "RAMPART_CORS_ORIGINS", path: ["cors", "origins"], parse: commaList },
-  { name: "RAMPART_TRUSTED_PROXIES", path: ["trustedProxies"], parse: commaList },
-  { name: "RAMPART_REGISTRATION", path: ["registration"], parse: (v) => v.trim() },
-];
-
-function commaList(raw: string): string[] {
-  return raw
-    .split(",")
-    .map((s) => s.trim())
-    .filter((s) => s.length > 0);
-}
 
 export function readConfigFile(path: string): unknown {
   let text: string;
@@ -103,7 +84,7 @@ function dedupe(issues: ConfigIssue[]): ConfigIssue[] {
   });
 }
 
-function setPath(target: Record<string, unknown>, path: string[], value: unknown) {
+function setPath(target: Record<string, unknown>, path: readonly string[], value: unknown) {
   let node = target;
   for (const part of path.slice(0, -1)) {
     const next = node[part];

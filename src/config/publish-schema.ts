@@ -1,5 +1,10 @@
-/** Writes the published JSON Schema of the config file (`npm run schema`); a test keeps it in sync. */
-import { writeFileSync } from "node:fs";
+/**
+ * `npm run schema`: writes the published JSON Schema of the config file and the configuration
+ * reference (docs/configuration.md), both from src/config/schema.ts; tests keep both in sync.
+ */
+import { mkdirSync, writeFileSync } from "node:fs";
+import { dirname } from "node:path";
+import { REFERENCE_PATH, renderReference } from "./reference.ts";
 import { ConfigSchema } from "./schema.ts";
 
 export const SCHEMA_PATH = "schema/rampart.config.schema.json";
@@ -21,4 +26,13 @@ function relaxDefaulted(node: Record<string, unknown>): Record<string, unknown> 
   return node;
 }
 
-if (process.argv[1]?.endsWith("publish-schema.ts")) writeFileSync(SCHEMA_PATH, renderSchema());
+if (process.argv[1]?.endsWith("publish-schema.ts")) {
+  for (const [path, text] of [
+    [SCHEMA_PATH, renderSchema()],
+    [REFERENCE_PATH, renderReference()],
+  ] as const) {
+    mkdirSync(dirname(path), { recursive: true });
+    writeFileSync(path, text);
+    console.log(`wrote ${path}`);
+  }
+}

@@ -47,15 +47,15 @@ export const ConfigSchema = T.Object(
         }),
         hsts: T.Object(
           {
-            enabled: T.Boolean({ default: true }),
+            enabled: T.Boolean({ default: true, description: "Send Strict-Transport-Security." }),
             maxAgeSeconds: Seconds("Strict-Transport-Security max-age.", 31536000, 0),
-            includeSubDomains: T.Boolean({ default: true }),
-            preload: T.Boolean({ default: false }),
+            includeSubDomains: T.Boolean({ default: true, description: "Add `includeSubDomains`." }),
+            preload: T.Boolean({ default: false, description: "Add `preload` (only once the domain is submitted to the browsers' preload list)." }),
           },
-          { ...closed, default: {} },
+          { ...closed, default: {}, description: "Strict-Transport-Security, sent on HTTPS responses only." },
         ),
       },
-      { ...closed, default: {} },
+      { ...closed, default: {}, title: "HTTPS", description: "Native TLS, HTTPS enforcement and HSTS." },
     ),
     cors: T.Object(
       {
@@ -67,12 +67,14 @@ export const ConfigSchema = T.Object(
         maxAgeSeconds: Seconds("Preflight cache lifetime.", 600, 0),
         allowedHeaders: T.Array(T.String({ minLength: 1 }), {
           default: ["authorization", "content-type", "x-csrf-token", "x-request-id"],
+          description: "Request headers a preflight allows (Access-Control-Allow-Headers).",
         }),
         exposedHeaders: T.Array(T.String({ minLength: 1 }), {
           default: ["x-request-id", "ratelimit", "ratelimit-policy", "retry-after", "www-authenticate"],
+          description: "Response headers cross-origin pages may read (Access-Control-Expose-Headers).",
         }),
       },
-      { ...closed, default: {} },
+      { ...closed, default: {}, title: "CORS", description: "Which other origins may call the API from a browser." },
     ),
     limits: T.Object(
       {
@@ -80,7 +82,7 @@ export const ConfigSchema = T.Object(
         headerBytes: T.Integer({ minimum: 1024, default: 16384, description: "Largest request header block accepted (431 above)." }),
         paramLength: T.Integer({ minimum: 1, default: 200, description: "Longest path parameter accepted." }),
       },
-      { ...closed, default: {} },
+      { ...closed, default: {}, title: "Request limits", description: "Size bounds checked before a request is parsed." },
     ),
     tokens: T.Object(
       {
@@ -96,28 +98,28 @@ export const ConfigSchema = T.Object(
         clockToleranceSeconds: Seconds("Allowed clock skew when verifying.", 5, 0),
         apiTokenMaxDays: Seconds("Longest API-token lifetime a user may ask for.", 365),
       },
-      { ...closed, default: {} },
+      { ...closed, default: {}, title: "Tokens", description: "Access-token signing and verification; refresh-token and API-token lifetimes." },
     ),
     passwords: T.Object(
       {
-        minLength: T.Integer({ minimum: 8, maximum: 256, default: 15 }),
-        maxLength: T.Integer({ minimum: 64, maximum: 1024, default: 256 }),
+        minLength: T.Integer({ minimum: 8, maximum: 256, default: 15, description: "Shortest password accepted, in characters (after NFKC normalisation)." }),
+        maxLength: T.Integer({ minimum: 64, maximum: 1024, default: 256, description: "Longest password accepted, in characters." }),
         argon2: T.Object(
           {
             memoryCost: T.Integer({ minimum: 19456, default: 19456, description: "KiB (OWASP minimum 19456)." }),
-            timeCost: T.Integer({ minimum: 2, default: 2 }),
-            parallelism: T.Integer({ minimum: 1, default: 1 }),
+            timeCost: T.Integer({ minimum: 2, default: 2, description: "Iterations (OWASP minimum 2)." }),
+            parallelism: T.Integer({ minimum: 1, default: 1, description: "Degree of parallelism (lanes)." }),
           },
-          { ...closed, default: {} },
+          { ...closed, default: {}, description: "argon2id cost of new hashes; a stored hash with other parameters is rehashed at the next login." },
         ),
       },
-      { ...closed, default: {} },
+      { ...closed, default: {}, title: "Passwords", description: "Password policy and argon2id cost." },
     ),
     sessions: T.Object(
       {
-        sameSite: T.Union([T.Literal("strict"), T.Literal("lax")], { default: "strict" }),
+        sameSite: T.Union([T.Literal("strict"), T.Literal("lax")], { default: "strict", description: "SameSite attribute of the session, refresh and CSRF cookies." }),
       },
-      { ...closed, default: {} },
+      { ...closed, default: {}, title: "Browser sessions", description: "Cookies set by `POST /auth/login?session=cookie`." },
     ),
     loginThrottle: T.Object(
       {
@@ -127,34 +129,34 @@ export const ConfigSchema = T.Object(
         windowSeconds: Seconds("How long failures are remembered.", 900),
         clientFailuresPerHour: T.Integer({ minimum: 1, default: 100, description: "Failures per client across all emails before it is locked." }),
       },
-      { ...closed, default: {} },
+      { ...closed, default: {}, title: "Login throttling", description: "Exponential back-off per (email, client) and a failure budget per client." },
     ),
     rateLimit: T.Object(
       {
-        enabled: T.Boolean({ default: true }),
+        enabled: T.Boolean({ default: true, description: "`false` turns every limit off (a deploy check refuses that in production)." }),
         ipv6Prefix: T.Integer({ minimum: 32, maximum: 128, default: 56, description: "IPv6 addresses are grouped by this prefix." }),
         maxKeys: T.Integer({ minimum: 1000, default: 100000, description: "Bound of the in-process limiter store (LRU)." }),
         failurePolicy: T.Union([T.Literal("open"), T.Literal("closed")], {
           default: "open",
           description: "When Redis is unreachable: open = fall back to the local limiter (logged), closed = 503.",
         }),
-        redisTimeoutMs: T.Integer({ minimum: 1, default: 100 }),
+        redisTimeoutMs: T.Integer({ minimum: 1, default: 100, description: "How long one Redis call may take before failurePolicy applies." }),
         perIp: PolicyList("Every route, keyed by client IP.", ["600/minute burst 100"]),
         perPrincipal: PolicyList("Authenticated routes, keyed by user or API token.", ["100/second burst 200", "20000/hour"]),
         login: PolicyList("POST /auth/login, keyed by client IP.", ["10/minute burst 10", "100/hour"]),
         register: PolicyList("POST /auth/register, keyed by client IP.", ["5/minute burst 5", "20/hour"]),
       },
-      { ...closed, default: {} },
+      { ...closed, default: {}, title: "Rate limits", description: "GCRA policies, stacked. Policy grammar: `<limit>/[<n>]<second|minute|hour|day>[ burst <n>]`, e.g. `20/minute burst 40`." },
     ),
     logging: T.Object(
       {
         level: T.Union(
           ["fatal", "error", "warn", "info", "debug", "trace", "silent"].map((l) => T.Literal(l)),
-          { default: "info" },
+          { default: "info", description: "Lowest level written." },
         ),
         pretty: T.Optional(T.Boolean({ description: "Human-readable logs. Default: true in development on a TTY." })),
       },
-      { ...closed, default: {} },
+      { ...closed, default: {}, title: "Logging", description: "pino JSON logs." },
     ),
     shutdownGraceMs: T.Integer({ minimum: 0, default: 10000, description: "How long in-flight requests may finish after SIGTERM." }),
   },
