@@ -4,11 +4,12 @@
  * other, reading a process's CPU time, and describing the machine.
  */
 import { type ChildProcess, execFileSync, spawn } from "node:child_process";
-import { readFileSync } from "node:fs";
+import { readFileSync, rmSync } from "node:fs";
+import { createRequire } from "node:module";
 import { connect } from "node:net";
 import { availableParallelism, cpus, loadavg, release, totalmem } from "node:os";
 import { dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
+import { fileURLToPath, pathToFileURL } from "node:url";
 import type { Announcement } from "./servers/common.ts";
 import type { LoadResult, LoadSpec } from "./loader.ts";
 
@@ -61,6 +62,11 @@ export interface ServerDefinition {
   env?: Record<string, string>;
   /** Guarded servers are checked to refuse (401, 403, 400) before they are measured. */
   guarded: boolean;
+  /**
+   * Run by plain node from compiled JavaScript (Rampart's modules from dist/, the package build) instead
+   * of through tsx from the TypeScript sources: see `compileServers`.
+   */
+  compiled?: boolean;
   description: string;
 }
 
@@ -83,13 +89,45 @@ export class ServerStartError extends Error {
   }
 }
 
+const COMPILED_DIR = join(ROOT, ".tmp", "bench-compiled");
+let compiledServers = false;
+
+/**
+ * For the `compiled` servers, once per process: builds the package (`scripts/build.js`: src/ → dist/, so
+ * what is measured is the current source), then compiles bench/servers/ with tsc into .tmp/bench-compiled/
+ * (bench/tsconfig.compiled.json, the build's compiler options). That also emits a copy of src/, deleted
+ * here: the server's imports of Rampart modules are resolved to dist/ by bench/dist-hooks.js.
+ */
+export function compileServers(): void {
+  if (compiledServers) return;
+  const run = (args: string[]) => {
+    try {
+      execFileSync(process.execPath, args, { cwd: ROOT, encoding: "utf8", stdio: "pipe" });
+    } catch (error) {
+      const { stdout = "", stderr = "" } = error as { stdout?: string; stderr?: string };
+      throw new Error(`compiling the benchmark servers: ${args.join(" ")} failed\n${stdout}${stderr}`);
+    }
+  };
+  run([join(ROOT, "scripts", "build.js")]);
+  rmSync(COMPILED_DIR, { recursive: true, force: true });
+  const require = createRequire(import.meta.url);
+  const manifest = require.resolve("typescript/package.json");
+  run([join(dirname(manifest), (require(manifest) as { bin: { tsc: string } }).bin.tsc), "-p", join(BENCH_DIR, "tsconfig.compiled.json")]);
+  rmSync(join(COMPILED_DIR, "src"), { recursive: true, force: true });
+  compiledServers = true;
+}
+
 /** Starts `bench/servers/<file>` pinned to the server core; resolves once it has announced itself. */
 export function startServer(definition: ServerDefinition, options: { pin?: boolean; nodeArgs?: string[] } = {}): Promise<RunningServer> {
-  const script = join(BENCH_DIR, "servers", definition.file);
+  if (definition.compiled) compileServers();
+  const script = definition.compiled
+    ? join(COMPILED_DIR, "bench", "servers", definition.file.replace(/\.ts$/, ".js"))
+    : join(BENCH_DIR, "servers", definition.file);
+  const loader = definition.compiled ? pathToFileURL(join(BENCH_DIR, "dist-loader.js")).href : "tsx";
   const [command, args] = pinned(options.pin === false ? undefined : SERVER_CORE, process.execPath, [
     ...(options.nodeArgs ?? []),
     "--import",
-    "tsx",
+    loader,
     script,
     ...(definition.args ?? []),
   ]);

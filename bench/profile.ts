@@ -20,8 +20,9 @@ const { values, positionals } = parseArgs({
   options: { duration: { type: "string", default: "15" }, top: { type: "string", default: "15" }, dir: { type: "string", default: "/tmp/prof" } },
 });
 
-const VARIANTS: Record<string, Pick<ServerDefinition, "file" | "args">> = {
+const VARIANTS: Record<string, Pick<ServerDefinition, "file" | "args" | "compiled">> = {
   rampart: { file: "rampart.ts" },
+  "rampart-compiled": { file: "rampart.ts", compiled: true },
   "rampart-redis": { file: "rampart.ts", args: ["--redis"] },
   "rampart-apitoken": { file: "rampart.ts", args: ["--apitoken"] },
   "bare-fastify": { file: "bare-fastify.ts" },

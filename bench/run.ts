@@ -45,6 +45,13 @@ const SERVERS: ServerDefinition[] = [
     guarded: true,
     description: "Rampart: EdDSA JWT + revocation + RBAC + per-IP limit + 2 stacked principal limits + CORS + headers + query & response schema",
   },
+  {
+    name: "rampart-compiled",
+    file: "rampart.ts",
+    compiled: true,
+    guarded: true,
+    description: "the same, run by plain node from the compiled package (dist/, as production runs it) instead of through tsx",
+  },
   { name: "rampart-redis", file: "rampart.ts", args: ["--redis"], guarded: true, description: "the same, rate limits in Redis" },
   { name: "rampart-apitoken", file: "rampart.ts", args: ["--apitoken"], guarded: true, description: "the same, API token scoped notes:read" },
   {

@@ -1,6 +1,13 @@
 #!/usr/bin/env node
-// Runs the TypeScript CLI through tsx's loader, so `npx rampart …` works from a checkout.
-import { register } from "tsx/esm/api";
+// The `rampart` command: runs the compiled CLI (dist/) with plain node; no TypeScript loader.
+import { existsSync } from "node:fs";
 
-register();
-await import("../src/cli/entry.ts");
+const entry = new URL("../dist/cli/entry.js", import.meta.url);
+if (!existsSync(entry)) {
+  process.stderr.write(
+    "rampart: dist/ is missing. In a source checkout, build it first: `npm run build` (`npm ci` also builds).\n" +
+      "From the TypeScript sources instead: `npx tsx src/cli/entry.ts <command>`.\n",
+  );
+  process.exit(1);
+}
+await import(entry.href);

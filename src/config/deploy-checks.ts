@@ -14,10 +14,15 @@ export interface Finding {
   fix: string;
 }
 
+/** What the configuration alone cannot tell: a library user's Fastify may terminate TLS itself. */
+export interface DeployContext {
+  nativeTls?: boolean;
+}
+
 interface Check {
   id: string;
   severity: Severity;
-  applies(config: ResolvedConfig): boolean;
+  applies(config: ResolvedConfig, context: DeployContext): boolean;
   reason: string;
   fix: string;
 }
@@ -28,7 +33,7 @@ export const DEPLOY_CHECKS: readonly Check[] = [
   {
     id: "RAMPART_CHECK_NO_HTTPS",
     severity: "error",
-    applies: (c) => !c.https.tls && c.proxies.size === 0,
+    applies: (c, context) => !c.https.tls && !context.nativeTls && c.proxies.size === 0,
     reason: "no way to know a request came over HTTPS: no TLS certificate and no trusted proxy",
     fix: "set https.certFile and https.keyFile, or list the TLS-terminating proxy in RAMPART_TRUSTED_PROXIES",
   },
@@ -38,6 +43,13 @@ export const DEPLOY_CHECKS: readonly Check[] = [
     applies: (c) => c.https.enforce === false,
     reason: "https.enforce is false: plain-HTTP requests (and the credentials they carry) would be served",
     fix: "remove https.enforce (it defaults to true in production) or set it to true",
+  },
+  {
+    id: "RAMPART_CHECK_NO_ALLOWED_HOSTS",
+    severity: "error",
+    applies: (c) => c.allowedHosts.length === 0,
+    reason: "no allowed hosts: any Host header is accepted, so redirects and absolute URLs could be steered elsewhere",
+    fix: "set RAMPART_ALLOWED_HOSTS (or allowedHosts) to the names the API is served under, e.g. api.example.com",
   },
   {
     id: "RAMPART_CHECK_HSTS_OFF",
@@ -95,8 +107,8 @@ export const DEPLOY_CHECKS: readonly Check[] = [
 ];
 
 /** Findings for a configuration as if deployed to production. */
-export function runDeployChecks(config: ResolvedConfig): Finding[] {
-  return DEPLOY_CHECKS.filter((check) => check.applies(config)).map(({ id, severity, reason, fix }) => ({ id, severity, reason, fix }));
+export function runDeployChecks(config: ResolvedConfig, context: DeployContext = {}): Finding[] {
+  return DEPLOY_CHECKS.filter((check) => check.applies(config, context)).map(({ id, severity, reason, fix }) => ({ id, severity, reason, fix }));
 }
 
 export function formatFindings(findings: readonly Finding[]): string {

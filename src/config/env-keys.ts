@@ -20,6 +20,9 @@ export const ENV_KEYS: readonly EnvKey[] = [
   { name: "RAMPART_CORS_ORIGINS", path: ["cors", "origins"], parse: commaList },
   { name: "RAMPART_TRUSTED_PROXIES", path: ["trustedProxies"], parse: commaList },
   { name: "RAMPART_REGISTRATION", path: ["registration"], parse: (v) => v.trim() },
+  { name: "RAMPART_ALLOWED_HOSTS", path: ["allowedHosts"], parse: commaList },
+  { name: "RAMPART_UPSTREAM", path: ["gateway", "upstream"], parse: (v) => v.trim() },
+  { name: "RAMPART_POLICY", path: ["gateway", "policy"], parse: (v) => v.trim() },
 ];
 
 /** `"a, b,,c"` → `["a", "b", "c"]`: list-valued settings are comma-separated in the environment. */

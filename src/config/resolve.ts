@@ -5,6 +5,7 @@
  */
 import { readFileSync } from "node:fs";
 import { InvalidProxyEntryError, parseTrustedProxies, type TrustedProxies } from "../core/client.ts";
+import { type HostMatcher, InvalidHostEntryError, parseAllowedHosts } from "../core/hosts.ts";
 import { parsePolicy } from "../core/ratelimit/policy.ts";
 import type { ConfigInput } from "./schema.ts";
 import { ConfigError, type ConfigIssue } from "./errors.ts";
@@ -17,6 +18,7 @@ export interface ResolvedConfig extends Omit<ConfigInput, "registration" | "http
   readonly https: ConfigInput["https"] & { readonly enforce: boolean; readonly tls?: { cert: string; key: string } };
   readonly logging: { readonly level: ConfigInput["logging"]["level"]; readonly pretty: boolean };
   readonly proxies: TrustedProxies;
+  readonly hosts: HostMatcher;
 }
 
 const ORIGIN = /^https?:\/\/(\[[0-9a-f:.]+\]|[a-z0-9](?:[a-z0-9-]*[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]*[a-z0-9])?)*)(:\d{1,5})?$/;
@@ -31,6 +33,14 @@ export function resolveConfig(input: ConfigInput): ResolvedConfig {
   } catch (error) {
     if (!(error instanceof InvalidProxyEntryError)) throw error;
     issues.push({ key: `/trustedProxies/${error.index}`, message: error.message });
+  }
+
+  let hosts: HostMatcher = parseAllowedHosts([]);
+  try {
+    hosts = parseAllowedHosts(input.allowedHosts);
+  } catch (error) {
+    if (!(error instanceof InvalidHostEntryError)) throw error;
+    issues.push({ key: `/allowedHosts/${error.index}`, message: error.message });
   }
 
   input.cors.origins.forEach((origin, index) => {
@@ -86,6 +96,7 @@ export function resolveConfig(input: ConfigInput): ResolvedConfig {
     https: { ...input.https, enforce: input.https.enforce ?? production, ...(tls ? { tls } : {}) },
     logging: { level: input.logging.level, pretty: input.logging.pretty ?? (!production && Boolean(process.stdout.isTTY)) },
     proxies,
+    hosts,
   });
 }
 

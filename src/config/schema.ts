@@ -28,6 +28,11 @@ export const ConfigSchema = T.Object(
         description: "Self-service sign-up. Default: open in development, closed in production (env: RAMPART_REGISTRATION).",
       }),
     ),
+    allowedHosts: T.Array(T.String({ minLength: 1 }), {
+      default: [],
+      description:
+        "Host names the Host header may name; `.example.com` also allows its subdomains; a name without a port matches any port. Other hosts get 400. Required in production; empty = any host in development (env: RAMPART_ALLOWED_HOSTS, comma-separated).",
+    }),
     trustedProxies: T.Array(T.String({ minLength: 1 }), {
       default: [],
       description: "IPs/CIDRs whose forwarding headers are believed (env: RAMPART_TRUSTED_PROXIES, comma-separated).",
@@ -147,6 +152,22 @@ export const ConfigSchema = T.Object(
         register: PolicyList("POST /auth/register, keyed by client IP.", ["5/minute burst 5", "20/hour"]),
       },
       { ...closed, default: {}, title: "Rate limits", description: "GCRA policies, stacked. Policy grammar: `<limit>/[<n>]<second|minute|hour|day>[ burst <n>]`, e.g. `20/minute burst 40`." },
+    ),
+    gateway: T.Object(
+      {
+        upstream: T.Optional(
+          T.String({ pattern: "^https?://", description: "Base URL of the protected API, e.g. http://127.0.0.1:8000 (env: RAMPART_UPSTREAM)." }),
+        ),
+        policy: T.Optional(T.String({ minLength: 1, description: "Path to the policy file, YAML or JSON (env: RAMPART_POLICY)." })),
+        prefix: T.String({
+          default: "",
+          pattern: "^(/[A-Za-z0-9._~-]+)*$",
+          description: "Serve the gateway's own routes (identity, admin, operations) under this prefix, e.g. /_rampart, when the upstream needs their paths.",
+        }),
+        connectTimeoutMs: T.Integer({ minimum: 1, maximum: 60000, default: 5000, description: "Longest wait for a connection to the upstream (502 after)." }),
+        responseTimeoutMs: T.Integer({ minimum: 1, maximum: 600000, default: 30000, description: "Longest wait for the upstream's response headers (504 after)." }),
+      },
+      { ...closed, default: {}, title: "gateway", description: "`rampart gateway`: the upstream it protects and its policy." },
     ),
     logging: T.Object(
       {

@@ -1,7 +1,6 @@
 /**
  * The one catalogue of Rampart's errors. Each code maps to an HTTP status, a short human title and a
- * stable problem `type` URI. Codes are never reused; `test/core/errors.test.ts` checks that every code
- * is documented in `docs/errors.md` and that the document names no code missing here.
+ * stable problem `type` URI. Codes are never reused.
  *
  * Only `core/problems.ts` renders these into problem+json. Detail meant for operators (`reason`,
  * the original `cause`) goes to the log, never to the client.
@@ -17,6 +16,9 @@ export const ERRORS = {
   RAMPART_ERR_MALFORMED_JSON: { status: 400, title: "Malformed JSON body" },
   RAMPART_ERR_VALIDATION: { status: 400, title: "Request validation failed" },
   RAMPART_ERR_WEAK_PASSWORD: { status: 400, title: "Password not acceptable" },
+  RAMPART_ERR_HOST_NOT_ALLOWED: { status: 400, title: "Host not allowed" },
+  RAMPART_ERR_AMBIGUOUS_PATH: { status: 400, title: "Ambiguous request path" },
+  RAMPART_ERR_UPGRADE_REFUSED: { status: 400, title: "Protocol upgrade refused" },
   RAMPART_ERR_UNAUTHENTICATED: { status: 401, title: "Authentication required" },
   RAMPART_ERR_INVALID_TOKEN: { status: 401, title: "Invalid or expired credentials" },
   RAMPART_ERR_INVALID_CREDENTIALS: { status: 401, title: "Invalid email or password" },
@@ -36,8 +38,10 @@ export const ERRORS = {
   RAMPART_ERR_LOGIN_THROTTLED: { status: 429, title: "Too many login attempts" },
   RAMPART_ERR_HEADERS_TOO_LARGE: { status: 431, title: "Request header fields too large" },
   RAMPART_ERR_INTERNAL: { status: 500, title: "Internal server error" },
+  RAMPART_ERR_BAD_GATEWAY: { status: 502, title: "Bad gateway" },
   RAMPART_ERR_STORE_UNAVAILABLE: { status: 503, title: "Service unavailable" },
   RAMPART_ERR_SHUTTING_DOWN: { status: 503, title: "Service unavailable" },
+  RAMPART_ERR_GATEWAY_TIMEOUT: { status: 504, title: "Gateway timeout" },
 } as const satisfies Record<string, ErrorSpec>;
 
 export type ErrorCode = keyof typeof ERRORS;

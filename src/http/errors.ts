@@ -3,7 +3,8 @@
  * validation errors get their own codes; anything else is an internal error whose message stays in the
  * log. Ajv messages are rewritten into our own words so no library text reaches a client.
  */
-import type { FastifyError, FastifyRequest } from "fastify";
+import type { FastifyError } from "fastify";
+import type { BaseLogger } from "pino";
 import sjson from "secure-json-parse";
 import { RampartError } from "../core/errors.ts";
 
@@ -44,6 +45,12 @@ export function toRampartError(error: unknown): RampartError {
   });
 }
 
+/** The log line for an error on its way to the client: 5xx with the real cause, the rest at info. */
+export function logRequestError(log: Pick<BaseLogger, "info" | "error">, error: RampartError): void {
+  if (error.status >= 500) log.error({ err: error.cause ?? error, code: error.code, reason: error.reason }, "request failed");
+  else log.info({ code: error.code, reason: error.reason }, error.detail);
+}
+
 function withCause(error: RampartError, cause: unknown): RampartError {
   Object.defineProperty(error, "cause", { value: cause, enumerable: false });
   return error;
@@ -53,7 +60,7 @@ function withCause(error: RampartError, cause: unknown): RampartError {
  * The JSON body parser: secure-json-parse refuses `__proto__` and `constructor.prototype` keys
  * (prototype poisoning), and each failure gets its own clear problem.
  */
-export function parseJsonBody(_request: FastifyRequest, body: string | Buffer, done: (err: Error | null, body?: unknown) => void) {
+export function parseJsonBody(_request: unknown, body: string | Buffer, done: (err: Error | null, body?: unknown) => void) {
   const text = typeof body === "string" ? body : body.toString("utf8");
   if (text.trim() === "") {
     done(new RampartError("RAMPART_ERR_MALFORMED_JSON", { detail: "Content-Type is application/json but the body is empty." }));

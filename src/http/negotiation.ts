@@ -3,7 +3,7 @@
  * body it said it cannot use. Routes that produce something else (the docs' HTML, Prometheus text)
  * declare it with `config.rampart.produces`.
  */
-import type { FastifyRequest } from "fastify";
+import type { PipelineRequest } from "./stage-io.ts";
 import { RampartError } from "../core/errors.ts";
 
 const JSON_TYPES = ["application/json", "application/problem+json"];
@@ -25,7 +25,7 @@ export function accepts(accept: string | undefined, produces: readonly string[] 
   return false;
 }
 
-export function assertAcceptable(request: FastifyRequest): void {
+export function assertAcceptable(request: PipelineRequest): void {
   const produces = request.routeOptions.config?.rampart?.produces;
   if (accepts(request.headers.accept, produces ?? JSON_TYPES)) return;
   throw new RampartError("RAMPART_ERR_NOT_ACCEPTABLE", {

@@ -11,7 +11,8 @@ export const DOCS_PREFIX = "/docs";
 /** The UI page needs its own scripts and styles; everything else keeps `default-src 'none'`. */
 const DOCS_CSP = "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'";
 
-export async function registerOpenApi(app: FastifyInstance): Promise<void> {
+/** `prefix`: where the docs live with the other operations routes ("" = at the root). */
+export async function registerOpenApi(app: FastifyInstance, prefix = ""): Promise<void> {
   await app.register(swagger, {
     openapi: {
       openapi: "3.1.0",
@@ -37,7 +38,7 @@ export async function registerOpenApi(app: FastifyInstance): Promise<void> {
       reply.header("cache-control", "no-cache");
       done(null, payload);
     });
-    await docs.register(swaggerUi, { routePrefix: DOCS_PREFIX, staticCSP: false, uiConfig: { deepLinking: false } });
+    await docs.register(swaggerUi, { routePrefix: `${prefix}${DOCS_PREFIX}`, staticCSP: false, uiConfig: { deepLinking: false } });
   });
-  app.get("/openapi.json", { config: { rampart: { auth: "public" } }, schema: { hide: true } as object }, async () => app.swagger());
+  app.get(`${prefix}/openapi.json`, { config: { rampart: { auth: "public" } }, schema: { hide: true } as object }, async () => app.swagger());
 }

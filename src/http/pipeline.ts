@@ -8,9 +8,13 @@
  * Stage 9 (validate) is Fastify's schema validation with our compiler; 10 is the handler; 11 is the
  * error handler and response serialisation.
  */
-import type { FastifyInstance, FastifyReply, FastifyRequest, onRequestHookHandler } from "fastify";
+import type { FastifyInstance } from "fastify";
+import type { PipelineReply, PipelineRequest } from "./stage-io.ts";
 
-export type Stage = (request: FastifyRequest, reply: FastifyReply) => boolean | Promise<boolean>;
+export type Stage = (request: PipelineRequest, reply: PipelineReply) => boolean | Promise<boolean>;
+
+/** A chain of stages as one callback-style hook (Fastify's onRequest; the Express adapter's middleware). */
+export type StageChain = (request: PipelineRequest, reply: PipelineReply, done: (error?: Error) => void) => void;
 
 export const PIPELINE_ORDER = [
   "transport",
@@ -26,8 +30,8 @@ export const PIPELINE_ORDER = [
 export type StageName = (typeof PIPELINE_ORDER)[number];
 
 /** Runs stages in order; stays synchronous (and allocates nothing) until a stage returns a promise. */
-export function chain(stages: readonly Stage[]): onRequestHookHandler {
-  function runFrom(index: number, request: FastifyRequest, reply: FastifyReply, done: (error?: Error) => void): void {
+export function chain(stages: readonly Stage[]): StageChain {
+  function runFrom(index: number, request: PipelineRequest, reply: PipelineReply, done: (error?: Error) => void): void {
     try {
       for (let i = index; i < stages.length; i++) {
         const result = (stages[i] as Stage)(request, reply);

@@ -33,7 +33,13 @@ export interface RequestState {
   limitRemaining?: number;
 }
 
-export interface RouteSecurity {
+export interface RouteLimit {
+  policy: string;
+  key: "ip" | "principal";
+}
+
+/** Every key a route declaration may have (all optional); see RouteSecurity. */
+export interface RouteSecurityFields {
   /** `public`: anyone; otherwise an authenticated caller is required (the default). */
   auth?: "public" | "required";
   /** Credential kinds accepted; default all. */
@@ -44,11 +50,20 @@ export interface RouteSecurity {
   permissions?: readonly string[];
   /**
    * Rate-limit policies for this route, on top of the per-IP and per-principal defaults: a policy string
-   * ("10/minute") or a config group ("login", "register"), keyed by client IP or by principal.
+   * ("10/minute", "20/minute burst 40") or a config group ("login", "register"), keyed by client IP or by
+   * principal. A bare string is keyed by principal, or by client IP on a public route.
    * `false` turns rate limiting off for the route entirely (e.g. a load balancer's health check).
    */
-  limits?: readonly { policy: string; key: "ip" | "principal" }[] | false;
+  limits?: readonly (string | RouteLimit)[] | false;
 }
+
+/**
+ * A route's declaration: at least one of the keys above. Fastify infers a route's `config` type from
+ * the literal it is given, so TypeScript cannot flag an extra key by itself; requiring one known key
+ * makes a declaration whose only key is misspelt (`{ permisions: [...] }`) a compile error. Every
+ * other misspelling stops start-up (route-security.ts).
+ */
+export type RouteSecurity = { [K in keyof RouteSecurityFields]-?: Required<Pick<RouteSecurityFields, K>> & Omit<RouteSecurityFields, K> }[keyof RouteSecurityFields];
 
 declare module "fastify" {
   interface FastifyRequest {
@@ -58,5 +73,7 @@ declare module "fastify" {
     rampart?: RouteSecurity;
     /** Compiled by the rate-limit stages at registration (opaque to everything else). */
     rampartLimits?: unknown;
+    /** Set by the route registry once the declaration passed its checks. */
+    rampartChecked?: boolean;
   }
 }

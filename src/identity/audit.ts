@@ -1,5 +1,5 @@
 /** Security events: one row in the audit table and one log line, never a secret in either. */
-import type { FastifyRequest } from "fastify";
+import type { PipelineRequest } from "../http/stage-io.ts";
 import type { IdentityContext } from "./context.ts";
 
 export interface AuditInput {
@@ -9,7 +9,7 @@ export interface AuditInput {
   details?: Record<string, unknown>;
 }
 
-export async function audit(identity: IdentityContext, request: FastifyRequest | undefined, event: AuditInput): Promise<void> {
+export async function audit(identity: IdentityContext, request: PipelineRequest | undefined, event: AuditInput): Promise<void> {
   const record = {
     type: event.type,
     actorId: event.actorId ?? request?.rampart?.principal?.userId ?? null,

@@ -4,13 +4,13 @@
  * cache never outlives a logout, a password change or a disabled account. API tokens: the checksum
  * rejects garbage before any lookup; the stored hash, expiry and revocation are checked each time.
  */
-import type { FastifyRequest } from "fastify";
 import { compilePermissions, intersect } from "../core/authz/index.ts";
 import { RampartError } from "../core/errors.ts";
 import { type AccessTokenClaims, hashApiToken, parseApiToken } from "../core/tokens/index.ts";
 import type { Authenticator } from "../http/stages/authenticate.ts";
 import { BEARER_CHALLENGE } from "../http/stages/authenticate.ts";
 import type { CredentialKind, Principal } from "../http/request-state.ts";
+import type { PipelineRequest } from "../http/stage-io.ts";
 import type { IdentityContext } from "./context.ts";
 import { readCredential } from "./credentials.ts";
 import type { UserState } from "./user-state.ts";
@@ -93,7 +93,7 @@ export function createAuthenticator(identity: IdentityContext): Authenticator {
   }
 
   return {
-    authenticate(request: FastifyRequest) {
+    authenticate(request: PipelineRequest) {
       const credential = readCredential(request, identity.config.production || request.rampart.client.scheme === "https");
       if (!credential) return undefined;
       const accepted = request.routeOptions.config?.rampart?.credentials;

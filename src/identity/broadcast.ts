@@ -11,6 +11,11 @@ import type { Logger } from "pino";
 import type { RevocationEntry, RevocationList } from "../core/revocation.ts";
 
 export const CHANNEL = "rampart:events";
+/**
+ * Revocations still in force, scored by the epoch second they lapse: a service that starts later (a
+ * verify-only one has no database to warm from) loads them before it accepts a token.
+ */
+export const REVOCATION_BACKLOG = "rampart:revocations";
 
 type Event =
   | { kind: "revocation"; entry: RevocationEntry }
@@ -43,8 +48,17 @@ export function startBroadcast(publisher: Redis, targets: BroadcastTargets, logg
 
   const pending = new Set<Promise<unknown>>();
   const publish = (event: Event) => {
-    const sent = publisher
-      .publish(CHANNEL, JSON.stringify({ origin, ...event }))
+    const message = JSON.stringify({ origin, ...event });
+    const delivery =
+      event.kind === "revocation"
+        ? publisher
+            .multi()
+            .zadd(REVOCATION_BACKLOG, event.entry.until, JSON.stringify(event.entry))
+            .zremrangebyscore(REVOCATION_BACKLOG, "-inf", Math.floor(Date.now() / 1000))
+            .publish(CHANNEL, message)
+            .exec()
+        : publisher.publish(CHANNEL, message);
+    const sent = delivery
       .catch((error) => {
         logger.error({ err: error, kind: event.kind }, "could not broadcast a security event; other instances learn it from storage on restart");
       })
@@ -82,4 +96,19 @@ export function startBroadcast(publisher: Redis, targets: BroadcastTargets, logg
       subscriber.disconnect();
     },
   };
+}
+
+/** Loads the revocations still in force from Redis (see REVOCATION_BACKLOG); returns how many. */
+export async function loadRevocationBacklog(redis: Redis, revocations: RevocationList, now = Date.now()): Promise<number> {
+  const members = await redis.zrangebyscore(REVOCATION_BACKLOG, Math.floor(now / 1000), "+inf");
+  const entries: RevocationEntry[] = [];
+  for (const member of members) {
+    try {
+      entries.push(JSON.parse(member) as RevocationEntry);
+    } catch {
+      // A member we cannot read revokes nothing; the rest still load.
+    }
+  }
+  revocations.load(entries);
+  return entries.length;
 }

@@ -1,6 +1,6 @@
 /** Where credentials travel: the Authorization header schemes and the browser-session cookies. */
 import "@fastify/cookie";
-import type { FastifyRequest } from "fastify";
+import type { PipelineRequest } from "../http/stage-io.ts";
 
 export type PresentedCredential =
   | { kind: "bearer"; token: string }
@@ -28,7 +28,7 @@ export function sessionCookieNames(secure: boolean) {
  * `secureOnly`: over HTTPS (and always in production) only the `__Host-` cookie counts; accepting the
  * unprefixed one there would let a sibling subdomain or a plain-HTTP attacker plant a session.
  */
-export function readCredential(request: FastifyRequest, secureOnly: boolean): PresentedCredential {
+export function readCredential(request: PipelineRequest, secureOnly: boolean): PresentedCredential {
   const header = request.headers.authorization;
   if (header !== undefined) {
     const space = header.indexOf(" ");
@@ -46,7 +46,7 @@ export function readCredential(request: FastifyRequest, secureOnly: boolean): Pr
 }
 
 /** Cookies are parsed only when a request has no Authorization header (most API calls never pay). */
-export function readCookies(request: FastifyRequest): Record<string, string | undefined> {
+export function readCookies(request: PipelineRequest): Record<string, string | undefined> {
   const header = request.headers.cookie;
   if (!header) return {};
   return request.server.parseCookie(header);

@@ -3,21 +3,15 @@
  * `close()` that releases every store out. The CLI's `serve` and the end-to-end tests both use it.
  */
 import type { FastifyInstance } from "fastify";
+import fp from "fastify-plugin";
 import type { Logger } from "pino";
 import type { ResolvedConfig } from "../config/resolve.ts";
 import { buildApp } from "../http/app.ts";
 import { adminRoutes } from "../http/routes/admin.ts";
 import { authRoutes } from "../http/routes/auth.ts";
-import { notesRoutes } from "../http/routes/notes.ts";
 import { metricsRoutes } from "../http/routes/metrics.ts";
-import fp from "fastify-plugin";
-import { createAuthorizeStage } from "../http/stages/authorize.ts";
-import { createCsrfStage } from "../http/stages/csrf.ts";
-import { audit } from "../identity/audit.ts";
-import { createAuthenticator } from "../identity/authenticator.ts";
-import { openIdentity } from "../identity/context.ts";
-import { MemoryRateLimitStore, type RateLimitStore, RedisRateLimitStore } from "../core/ratelimit/index.ts";
-import { createRateLimitStages } from "../http/stages/rate-limit.ts";
+import { notesRoutes } from "../http/routes/notes.ts";
+import { openIdentityLayer } from "./layers.ts";
 
 export interface RampartServer {
   app: FastifyInstance;
@@ -27,28 +21,13 @@ export interface RampartServer {
 }
 
 export async function composeServer(config: ResolvedConfig, logger: Logger): Promise<RampartServer> {
-  const identity = await openIdentity(config, logger);
-  const limitStore = createLimitStore(config, logger);
-  const limits = config.rateLimit.enabled ? createRateLimitStages(config, limitStore) : undefined;
+  const layer = await openIdentityLayer(config, logger);
+  const { identity } = layer;
+  const { identity: _identity, close: closeLayer, ...protection } = layer;
   const app = await buildApp({
     config,
     logger,
-    authenticator: createAuthenticator(identity),
-    ...(limits ? { onRoute: limits.onRoute } : {}),
-    stages: {
-      ...(limits ? { "limit-client": limits.limitClient, "limit-principal": limits.limitPrincipal } : {}),
-      csrf: createCsrfStage(identity.csrf, config.cors.origins),
-      authorize: createAuthorizeStage((request, error) => {
-        void audit(identity, request, {
-          type: "authz.denied",
-          details: { reason: error.reason ?? error.code, route: `${request.method} ${request.routeOptions.url}` },
-        });
-      }),
-    },
-    readiness: [
-      { name: "storage", check: () => identity.database.ping() },
-      ...(identity.redis ? [{ name: "redis", check: async () => void (await identity.redis?.ping()) }] : []),
-    ],
+    ...protection,
     routes: async (scope) => {
       await scope.register(authRoutes(identity));
       await scope.register(adminRoutes(identity));
@@ -68,21 +47,7 @@ export async function composeServer(config: ResolvedConfig, logger: Logger): Pro
     ],
     async close() {
       await app.close();
-      await limitStore.close();
-      await identity.close();
+      await closeLayer();
     },
   };
-}
-
-function createLimitStore(config: ResolvedConfig, logger: Logger): RateLimitStore {
-  if (!config.redisUrl) return new MemoryRateLimitStore({ maxKeys: config.rateLimit.maxKeys });
-  // Its own connection, tuned never to replay a consume it gave up on (see redis-store.ts).
-  return new RedisRateLimitStore({
-    url: config.redisUrl,
-    failure: config.rateLimit.failurePolicy,
-    timeoutMs: config.rateLimit.redisTimeoutMs,
-    fallback: { maxKeys: config.rateLimit.maxKeys },
-    onUnavailable: (event) => logger.error({ err: event.error, failure: event.failure }, "rate limiting: Redis unavailable"),
-    onRecovered: (event) => logger.warn({ downtimeMs: event.downtimeMs }, "rate limiting: Redis is back"),
-  });
 }

@@ -4,11 +4,16 @@ import { runDeployChecks } from "../../src/config/deploy-checks.ts";
 import { loadConfig } from "../../src/config/load.ts";
 
 const ids = (env: Record<string, string>, overrides: Record<string, unknown> = {}) =>
-  runDeployChecks(loadConfig({ env: { RAMPART_ENV: "production", ...env }, overrides })).map((f) => f.id);
+  runDeployChecks(loadConfig({ env: { RAMPART_ENV: "production", RAMPART_ALLOWED_HOSTS: "api.example.com", ...env }, overrides })).map((f) => f.id);
 
 describe("deploy checks", () => {
   it("pass for a production setup behind a trusted TLS proxy", () => {
     assert.deepEqual(ids({ RAMPART_TRUSTED_PROXIES: "10.0.0.1" }), []);
+  });
+
+  it("flag no allowed hosts (CONTRACT: required in production)", () => {
+    const found = runDeployChecks(loadConfig({ env: { RAMPART_ENV: "production", RAMPART_TRUSTED_PROXIES: "10.0.0.1" } })).map((f) => f.id);
+    assert.deepEqual(found, ["RAMPART_CHECK_NO_ALLOWED_HOSTS"]);
   });
 
   it("flag no HTTPS evidence", () => {

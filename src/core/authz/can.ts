@@ -6,11 +6,13 @@
 import { RampartError } from "../errors.ts";
 import { isScoped, type PermissionSet } from "./permission-set.ts";
 
-export interface Principal {
-  readonly id: string;
+/** Who acts: `{ id }`, or the pipeline's `request.rampart.principal` (`{ userId }`) as it is. */
+export type Principal = ({ readonly id: string } | { readonly userId: string }) & {
   /** From `RoleResolver.permissionsFor`, or `intersect(...)` for an API token. */
   readonly permissions: PermissionSet;
-}
+};
+
+const idOf = (principal: Principal): string => ("userId" in principal ? principal.userId : principal.id);
 
 export interface OwnedResource {
   /** The permission resource segment, e.g. `notes`. */
@@ -26,7 +28,7 @@ export function can(principal: Principal, action: string, resource: OwnedResourc
   const { permissions } = principal;
   // `:any` is a superset of own: a role granted only `notes:read:any` can still read its own notes.
   if (permissions.has(`${resource.type}:${action}:any`)) return true;
-  return resource.ownerId === principal.id && permissions.has(`${resource.type}:${action}`);
+  return resource.ownerId === idOf(principal) && permissions.has(`${resource.type}:${action}`);
 }
 
 /**
@@ -42,7 +44,7 @@ export function authorizeObject<R extends OwnedResource>(
 ): R {
   if (resource == null || !can(principal, action, resource)) {
     throw new RampartError("RAMPART_ERR_NOT_FOUND", {
-      reason: resource == null ? "no such object" : `principal ${principal.id} may not ${action} this ${resource.type} object`,
+      reason: resource == null ? "no such object" : `principal ${idOf(principal)} may not ${action} this ${resource.type} object`,
     });
   }
   return resource;

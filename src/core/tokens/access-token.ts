@@ -53,7 +53,8 @@ export interface AccessTokenIssuerOptions {
 }
 
 export interface AccessTokenVerifierOptions {
-  keyRing: KeyRing;
+  /** Where keys are found by `kid`: the local ring, or a remote JWKS (remote-key-set.ts). */
+  keyRing: Pick<KeyRing, "get">;
   issuer: string;
   audience: string | readonly string[];
   /** Seconds of skew allowed on `exp`/`nbf`. Default 5. */

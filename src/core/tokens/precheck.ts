@@ -18,7 +18,7 @@ const KEY_SOURCE_HEADERS = ["jku", "x5u", "jwk", "x5c"] as const;
 const ACCESS_TOKEN_TYPES = new Set(["at+jwt", "application/at+jwt"]);
 
 export interface PrecheckOptions {
-  readonly keyRing: KeyRing;
+  readonly keyRing: Pick<KeyRing, "get">;
   readonly maxLength: number;
 }
 

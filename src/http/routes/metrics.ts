@@ -6,7 +6,8 @@
 import type { FastifyInstance } from "fastify";
 import { Counter, collectDefaultMetrics, Registry } from "prom-client";
 
-export function metricsRoutes() {
+/** `path`: where the route is served (the library may mount it under a prefix); the hook counts every request. */
+export function metricsRoutes(path = "/metrics") {
   return async function routes(app: FastifyInstance) {
     const registry = new Registry();
     collectDefaultMetrics({ register: registry, prefix: "rampart_" });
@@ -29,7 +30,7 @@ export function metricsRoutes() {
       done();
     });
     app.get(
-      "/metrics",
+      path,
       { config: { rampart: { permissions: ["metrics:read"], produces: ["text/plain", "application/openmetrics-text"] } }, schema: { tags: ["ops"] } },
       async (_request, reply) => {
         reply.type(registry.contentType);

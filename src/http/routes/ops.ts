@@ -10,7 +10,7 @@ export interface ReadinessCheck {
 
 const READY_TIMEOUT_MS = 2000;
 
-export async function opsRoutes(app: FastifyInstance, options: { readiness: ReadinessCheck[] }) {
+export async function opsRoutes(app: FastifyInstance, options: { readiness: ReadinessCheck[]; prefix?: string }) {
   app.get(
     "/healthz",
     {

@@ -4,21 +4,32 @@
  * The credential verifiers come from the identity layer (`Authenticator`); this stage only decides
  * when one is needed and what a refusal looks like.
  */
-import type { FastifyReply, FastifyRequest } from "fastify";
+import type { PipelineReply, PipelineRequest } from "../stage-io.ts";
 import { RampartError } from "../../core/errors.ts";
 import type { Principal } from "../request-state.ts";
 
 export interface Authenticator {
   /** A principal, `undefined` when the request carries no credential; throws on a bad credential. */
-  authenticate(request: FastifyRequest, reply: FastifyReply): Principal | undefined | Promise<Principal | undefined>;
+  authenticate(request: PipelineRequest, reply: PipelineReply): Principal | undefined | Promise<Principal | undefined>;
 }
 
 export const BEARER_CHALLENGE = 'Bearer realm="rampart"';
 
-export function isPublicRoute(request: FastifyRequest): boolean {
+export function isPublicRoute(request: PipelineRequest): boolean {
   // No matched route (a 404 on its way): nothing to protect, and a 404 reveals no more than a 401.
   if (request.routeOptions.url === undefined) return true;
-  return request.routeOptions.config.rampart?.auth === "public";
+  const config = request.routeOptions.config;
+  // A route registered before Rampart was never checked (a typo in its declaration would go unseen):
+  // it never serves.
+  if (config.rampartChecked !== true) throw unchecked(request);
+  return config.rampart?.auth === "public";
+}
+
+function unchecked(request: PipelineRequest): RampartError {
+  return new RampartError("RAMPART_ERR_INTERNAL", {
+    detail: "The server could not complete the request. Quote the requestId when reporting it.",
+    reason: `route ${request.method} ${request.routeOptions.url} was registered before Rampart; register the rampart plugin before any route`,
+  });
 }
 
 export function unauthenticated(): RampartError {
@@ -29,7 +40,7 @@ export function unauthenticated(): RampartError {
 }
 
 export function createAuthenticateStage(authenticator: Authenticator | undefined) {
-  return function authenticate(request: FastifyRequest, reply: FastifyReply): boolean | Promise<boolean> {
+  return function authenticate(request: PipelineRequest, reply: PipelineReply): boolean | Promise<boolean> {
     // Public routes never look at credentials: a stale token or a revoked HttpOnly cookie (which the
     // page cannot remove) must not stop anyone from logging in or refreshing, and a live session
     // cookie must not drag login into the CSRF check.
@@ -41,7 +52,7 @@ export function createAuthenticateStage(authenticator: Authenticator | undefined
   };
 }
 
-function settle(request: FastifyRequest, principal: Principal | undefined): boolean {
+function settle(request: PipelineRequest, principal: Principal | undefined): boolean {
   if (!principal) throw unauthenticated();
   request.rampart.principal = principal;
   return true;

@@ -4,13 +4,13 @@
  * owner holds but the token's scopes exclude is `insufficient_scope` (RFC 6750 §3.1); one the owner
  * lacks is a plain 403.
  */
-import type { FastifyReply, FastifyRequest } from "fastify";
+import type { PipelineReply, PipelineRequest } from "../stage-io.ts";
 import { requirePermissions } from "../../core/authz/index.ts";
 import { RampartError } from "../../core/errors.ts";
 import { BEARER_CHALLENGE } from "./authenticate.ts";
 
-export function createAuthorizeStage(onDenied?: (request: FastifyRequest, error: RampartError) => void) {
-  return function authorize(request: FastifyRequest, _reply: FastifyReply): boolean {
+export function createAuthorizeStage(onDenied?: (request: PipelineRequest, error: RampartError) => void) {
+  return function authorize(request: PipelineRequest, _reply: PipelineReply): boolean {
     const required = request.routeOptions.config?.rampart?.permissions;
     const principal = request.rampart.principal;
     if (!required || required.length === 0 || !principal) return true;

@@ -3,7 +3,7 @@
  * request must come from our own origin or an allowlisted one (Origin, else Sec-Fetch-Site), and
  * echo the session's CSRF token in `X-CSRF-Token`. Anything else is 403 before the handler runs.
  */
-import type { FastifyReply, FastifyRequest } from "fastify";
+import type { PipelineReply, PipelineRequest } from "../stage-io.ts";
 import { RampartError } from "../../core/errors.ts";
 import type { CsrfSigner } from "../../identity/csrf.ts";
 import { CSRF_HEADER } from "../../identity/csrf.ts";
@@ -18,7 +18,7 @@ export function createCsrfStage(signer: CsrfSigner, allowedOrigins: readonly str
       reason,
     });
 
-  return function csrf(request: FastifyRequest, _reply: FastifyReply): boolean {
+  return function csrf(request: PipelineRequest, _reply: PipelineReply): boolean {
     const principal = request.rampart.principal;
     if (!principal || principal.via !== "cookie" || SAFE_METHODS.has(request.method)) return true;
     const origin = request.headers.origin;

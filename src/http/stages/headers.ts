@@ -7,7 +7,7 @@
  * HSTS is added only when the request came over HTTPS: on plain HTTP it is ignored by browsers
  * (RFC 6797 §7.2) and a proxy in the middle could strip or forge it anyway.
  */
-import type { FastifyReply, FastifyRequest } from "fastify";
+import type { PipelineReply, PipelineRequest } from "../stage-io.ts";
 import helmet from "helmet";
 import type { ResolvedConfig } from "../../config/resolve.ts";
 
@@ -63,7 +63,7 @@ export function createHeadersStage(config: ResolvedConfig) {
   const hsts = hstsValue(config.https.hsts);
   const secure: HeaderSet = Object.freeze(hsts ? { ...plain, "strict-transport-security": hsts } : plain);
 
-  return function headers(request: FastifyRequest, reply: FastifyReply): boolean {
+  return function headers(request: PipelineRequest, reply: PipelineReply): boolean {
     reply.headers(request.rampart.client.scheme === "https" ? secure : plain);
     return true;
   };

@@ -5,7 +5,7 @@
  * Each stage decides all of its stacked limits in one store call. Route policies are compiled when the
  * route is registered, so a bad policy stops start-up and names the route.
  */
-import type { FastifyReply, FastifyRequest, RouteOptions } from "fastify";
+import type { PipelineReply, PipelineRequest, RouteDefinition } from "../stage-io.ts";
 import type { ResolvedConfig } from "../../config/resolve.ts";
 import {
   clientKey,
@@ -33,6 +33,11 @@ interface CompiledRoute {
   client: CompiledSide;
   principal: CompiledSide;
   routeId: string;
+  /**
+   * Each side's route-scoped policies alone, for an adapter that ran stage 4 before it knew the route
+   * and so counted the shared ones already (rampart/express): the route's own limits, counted once.
+   */
+  own: { client: CompiledSide; principal: CompiledSide };
   /** `RateLimit-Policy` listing every policy of both stages, built once; undefined when none apply. */
   header: string | undefined;
 }
@@ -55,17 +60,19 @@ export function createRateLimitStages(config: ResolvedConfig, store: RateLimitSt
 
   function build(routeId: string, client: CompiledSide, principal: CompiledSide): CompiledRoute {
     const all = [...policiesIn(client), ...policiesIn(principal)];
-    return { routeId, client, principal, header: all.length > 0 ? rateLimitPolicyHeader(all) : undefined };
+    const own = { client: { shared: [], scoped: client.scoped }, principal: { shared: [], scoped: principal.scoped } };
+    return { routeId, client, principal, own, header: all.length > 0 ? rateLimitPolicyHeader(all) : undefined };
   }
 
-  function compile(route: RouteOptions): void {
+  function compile(route: RouteDefinition): void {
     const security = route.config?.rampart;
     const methods = Array.isArray(route.method) ? route.method : [route.method];
     const routeId = `${methods.join(",")} ${route.url}`;
     const ipScoped: RateLimitPolicy[] = [];
     const principalScoped: RateLimitPolicy[] = [];
     try {
-      for (const limit of security?.limits || []) {
+      for (const declared of security?.limits || []) {
+        const limit = typeof declared === "string" ? { policy: declared, key: security?.auth === "public" ? "ip" : "principal" } : declared;
         const target = limit.key === "principal" ? principalScoped : ipScoped;
         const group = GROUPS.find((g) => g === limit.policy);
         if (group) target.push(...policiesOf(config, group, group));
@@ -96,7 +103,7 @@ export function createRateLimitStages(config: ResolvedConfig, store: RateLimitSt
    * Applies one stage's decision. Both stages report the same combined `RateLimit-Policy`; `RateLimit`
    * names whichever decided policy is closest to exhaustion, across the two stages.
    */
-  function apply(request: FastifyRequest, reply: FastifyReply, outcome: RateLimitOutcome): boolean {
+  function apply(request: PipelineRequest, reply: PipelineReply, outcome: RateLimitOutcome): boolean {
     if (!outcome.allowed) throw rateLimitedError(outcome);
     const remaining = outcome.decision.closest.remaining;
     const state = request.rampart;
@@ -107,7 +114,7 @@ export function createRateLimitStages(config: ResolvedConfig, store: RateLimitSt
     return true;
   }
 
-  function run(request: FastifyRequest, reply: FastifyReply, route: CompiledRoute, side: CompiledSide, key: string) {
+  function run(request: PipelineRequest, reply: PipelineReply, route: CompiledRoute, side: CompiledSide, key: string) {
     if (side.shared.length + side.scoped.length === 0 || route.header === undefined) return true;
     const outcome = limiter.check(requestsFor(side, key, route.routeId), route.header);
     // The memory store answers synchronously: no promise and no closure on that path.
@@ -116,20 +123,33 @@ export function createRateLimitStages(config: ResolvedConfig, store: RateLimitSt
 
   // Requests matching no route (on their way to a 404) still count against the per-IP limit.
   const unmatched = build("unmatched", { shared: perIp, scoped: [] }, NONE);
-  const lookup = (request: FastifyRequest) => (request.routeOptions.config?.rampartLimits as CompiledRoute | undefined) ?? unmatched;
+  const lookup = (request: PipelineRequest) => (request.routeOptions.config?.rampartLimits as CompiledRoute | undefined) ?? unmatched;
 
   return {
     onRoute: compile,
-    limitClient(request: FastifyRequest, reply: FastifyReply) {
+    limitClient(request: PipelineRequest, reply: PipelineReply) {
       const route = lookup(request);
       return run(request, reply, route, route.client, clientKey(request.rampart.client.ip, keyOptions));
     },
-    limitPrincipal(request: FastifyRequest, reply: FastifyReply) {
-      const principal = request.rampart.principal;
-      if (!principal) return true;
-      const key = principalKey(principal.via === "api-token" ? `t:${principal.credentialId}` : `u:${principal.userId}`);
+    limitPrincipal(request: PipelineRequest, reply: PipelineReply) {
+      return limitPrincipalSide(request, reply, false);
+    },
+    /** Stage 4's route-scoped policies only (see CompiledRoute.own). */
+    limitClientOwn(request: PipelineRequest, reply: PipelineReply) {
       const route = lookup(request);
-      return run(request, reply, route, route.principal, key);
+      return run(request, reply, route, route.own.client, clientKey(request.rampart.client.ip, keyOptions));
+    },
+    /** Stage 7's route-scoped policies only, for a request whose shared ones were counted already. */
+    limitPrincipalOwn(request: PipelineRequest, reply: PipelineReply) {
+      return limitPrincipalSide(request, reply, true);
     },
   };
+
+  function limitPrincipalSide(request: PipelineRequest, reply: PipelineReply, ownOnly: boolean) {
+    const principal = request.rampart.principal;
+    if (!principal) return true;
+    const key = principalKey(principal.via === "api-token" ? `t:${principal.credentialId}` : `u:${principal.userId}`);
+    const route = lookup(request);
+    return run(request, reply, route, ownOnly ? route.own.principal : route.principal, key);
+  }
 }

@@ -6,9 +6,10 @@
 import { randomUUID } from "node:crypto";
 import type { IncomingMessage } from "node:http";
 import type { TLSSocket } from "node:tls";
-import type { FastifyReply, FastifyRequest } from "fastify";
+import type { PipelineReply, PipelineRequest } from "../stage-io.ts";
 import { type ClientInfo, createClientResolver, normaliseAddress, type TrustedProxies } from "../../core/client.ts";
 import { RampartError } from "../../core/errors.ts";
+import type { HostMatcher } from "../../core/hosts.ts";
 import { assertAcceptable } from "../negotiation.ts";
 import type { ResolvedConfig } from "../../config/resolve.ts";
 
@@ -36,8 +37,9 @@ export function createTransportStage(config: ResolvedConfig, isClosing: () => bo
   const enforce = config.https.enforce;
   const direct = config.proxies.size === 0;
   const redirect = config.https.redirect;
+  const hosts = config.hosts;
 
-  return function transport(request: FastifyRequest, reply: FastifyReply): boolean {
+  return function transport(request: PipelineRequest, reply: PipelineReply): boolean {
     const raw = request.raw;
     const socket = raw.socket as TLSSocket & { [SOCKET_CLIENT]?: ClientInfo };
     // Without trusted proxies the answer depends on the socket alone: work it out once per connection.
@@ -59,12 +61,13 @@ export function createTransportStage(config: ResolvedConfig, isClosing: () => bo
       throw new RampartError("RAMPART_ERR_SHUTTING_DOWN", { headers: { connection: "close", "retry-after": "1" } });
     }
     if (!enforce || client.scheme === "https") {
+      assertHost(request, hosts);
       assertAcceptable(request);
       return true;
     }
 
     const host = request.headers.host;
-    if (redirect && (request.method === "GET" || request.method === "HEAD") && host && isValidHost(host)) {
+    if (redirect && (request.method === "GET" || request.method === "HEAD") && host && isValidHost(host) && hosts.allows(host)) {
       reply.redirect(`https://${host}${raw.url ?? "/"}`, 308);
       return false;
     }
@@ -72,6 +75,28 @@ export function createTransportStage(config: ResolvedConfig, isClosing: () => bo
       detail: "This API is served over HTTPS only; the request was not sent. Retry over https:// (and rotate any credential sent in the clear).",
     });
   };
+}
+
+/**
+ * The Host header must be one of the allowed hosts (RAMPART_ALLOWED_HOSTS), and there must be exactly
+ * one: Node keeps the first of two, a proxy in front may have routed on the second.
+ */
+function assertHost(request: PipelineRequest, hosts: HostMatcher): void {
+  const raw = request.raw.rawHeaders;
+  let count = 0;
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i] as string;
+    if (name.length === 4 && name.toLowerCase() === "host") count++;
+  }
+  if (count > 1) throw new RampartError("RAMPART_ERR_HOST_NOT_ALLOWED", { detail: "The request carries more than one Host header.", reason: "duplicate Host" });
+  if (hosts.any) return;
+  const host = request.headers.host;
+  if (!hosts.allows(host)) {
+    throw new RampartError("RAMPART_ERR_HOST_NOT_ALLOWED", {
+      detail: "The Host header does not name a host this API is served under.",
+      reason: `host ${JSON.stringify(host ?? null)} not in allowedHosts`,
+    });
+  }
 }
 
 // A host[:port] with no userinfo, path or whitespace: a redirect must never be steered elsewhere.
