@@ -8,6 +8,7 @@
  *   npm run bench                      3 rounds × 10 s per server, then the login benchmark; writes BENCHMARKS.md
  *   npm run bench -- --quick           1 round × 3 s (smoke run; BENCHMARKS.md untouched unless --write)
  *   npm run bench -- login             the login benchmark only (see bench/login.ts)
+ *   npm run bench -- gateway           the gateway benchmark only (see bench/gateway.ts; --rate N)
  *   options: --rounds N  --duration S  --warmup S  --only a,b  --skip-login  --write  --no-write
  *
  * Reported per server: median requests/s over rounds (and the min–max), median p50/p99 latency, the
@@ -32,6 +33,7 @@ import {
   runLoader,
   startServer,
 } from "./harness.ts";
+import { gatewayMarkdown, runGatewayBenchmark } from "./gateway.ts";
 import { type LoginBenchmark, loginMarkdown, runLoginBenchmark } from "./login.ts";
 import type { LoadResult } from "./loader.ts";
 import { ITEMS_PATH, ORIGIN } from "./servers/common.ts";
@@ -95,6 +97,7 @@ const { values, positionals } = parseArgs({
     duration: { type: "string" },
     warmup: { type: "string" },
     only: { type: "string" },
+    rate: { type: "string" },
     login: { type: "boolean", default: false },
     "skip-login": { type: "boolean", default: false },
     write: { type: "boolean", default: false },
@@ -108,11 +111,20 @@ const durationS = Number(values.duration ?? (quick ? 3 : 10));
 const warmupS = Number(values.warmup ?? (quick ? 1 : 5));
 const write = values["no-write"] ? false : values.write || !quick;
 const loginOnly = values.login || positionals.includes("login");
+const gatewayOnly = positionals.includes("gateway");
 
 const machine = describeMachine();
 const startedAt = new Date();
 console.log(machineLine(machine));
 if (!CAN_PIN) console.log("taskset unavailable or fewer than 2 cores: servers and load generator run UNPINNED");
+
+if (gatewayOnly) {
+  const gateway = await runGatewayBenchmark({ durationS, rounds, rate: Number(values.rate ?? 1000) });
+  const markdown = gatewayMarkdown(gateway);
+  console.log(`\n${markdown}`);
+  if (write) writeRegion("gateway", `Run of ${startedAt.toISOString().slice(0, 16).replace("T", " ")} UTC (${machine.nproc} cores, ${machine.cpuModel}, node ${machine.node}).\n\n${markdown}`);
+  process.exit(0);
+}
 
 if (loginOnly) {
   const login = await runLoginBenchmark({ durationS, rounds });

@@ -3,7 +3,9 @@
  * exit code. Bad usage and bad configuration print one clear reason and exit non-zero.
  */
 import { ConfigError } from "../config/errors.ts";
+import { PolicyError } from "../gateway/policy.ts";
 import { checkCommand } from "./commands/check.ts";
+import { gatewayCommand } from "./commands/gateway.ts";
 import { keysCommand } from "./commands/keys.ts";
 import { migrateCommand } from "./commands/migrate.ts";
 import { routesCommand } from "./commands/routes.ts";
@@ -12,7 +14,7 @@ import { tokensCommand } from "./commands/tokens.ts";
 import { usersCommand } from "./commands/users.ts";
 import { type Command, UsageError } from "./usage.ts";
 
-const COMMANDS: readonly Command[] = [serveCommand, checkCommand, migrateCommand, usersCommand, tokensCommand, keysCommand, routesCommand];
+const COMMANDS: readonly Command[] = [serveCommand, gatewayCommand, checkCommand, migrateCommand, usersCommand, tokensCommand, keysCommand, routesCommand];
 
 function mainHelp(): string {
   const width = Math.max(...COMMANDS.map((c) => c.name.length));
@@ -40,7 +42,7 @@ export async function main(argv: string[]): Promise<number> {
 }
 
 function reasonOf(error: unknown): string | undefined {
-  if (error instanceof UsageError || error instanceof ConfigError) return error.message;
+  if (error instanceof UsageError || error instanceof ConfigError || error instanceof PolicyError) return error.message;
   const code = (error as { code?: string }).code;
   if (code?.startsWith("ERR_PARSE_ARGS")) return (error as Error).message;
   return undefined;

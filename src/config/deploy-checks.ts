@@ -17,7 +17,12 @@ export interface Finding {
 /** What the configuration alone cannot tell: a library user's Fastify may terminate TLS itself. */
 export interface DeployContext {
   nativeTls?: boolean;
+  /** The gateway's compiled policy rules, when `rampart gateway` is being checked. */
+  gatewayRules?: readonly { index: number; methods: readonly string[]; path: string; auth: "public" | "required" }[];
 }
+
+const LOOPBACK = /^(localhost|127(?:\.\d{1,3}){3}|\[::1\])$/i;
+const WRITE_METHODS = ["POST", "PUT", "PATCH", "DELETE"];
 
 interface Check {
   id: string;
@@ -96,6 +101,34 @@ export const DEPLOY_CHECKS: readonly Check[] = [
     applies: (c) => !c.rateLimit.enabled,
     reason: "rate limiting is disabled: logins and every route can be hammered",
     fix: "remove rateLimit.enabled: false",
+  },
+  {
+    id: "RAMPART_CHECK_GATEWAY_HS256",
+    severity: "error",
+    applies: (c) => c.gateway.upstream !== undefined && c.tokens.algorithm === "HS256",
+    reason: "the gateway signs X-Rampart-Assertion with the token keys, and HS256 publishes no key the upstream could verify with",
+    fix: "use tokens.algorithm EdDSA (the default) or ES256",
+  },
+  {
+    id: "RAMPART_CHECK_GATEWAY_UPSTREAM_CLEARTEXT",
+    severity: "warning",
+    applies: (c) => {
+      if (!c.gateway.upstream?.startsWith("http://")) return false;
+      try {
+        return !LOOPBACK.test(new URL(c.gateway.upstream).hostname);
+      } catch {
+        return false;
+      }
+    },
+    reason: "the gateway reaches its upstream over plain HTTP on a network: identity assertions and bodies cross it unencrypted",
+    fix: "serve the upstream over https://, or keep it on the same host (127.0.0.1) or a private link only the gateway can reach",
+  },
+  {
+    id: "RAMPART_CHECK_GATEWAY_PUBLIC_WRITE",
+    severity: "warning",
+    applies: (_c, context) => (context.gatewayRules ?? []).some((r) => r.auth === "public" && r.methods.some((m) => WRITE_METHODS.includes(m))),
+    reason: "a policy rule lets anonymous callers change data (a public POST, PUT, PATCH or DELETE)",
+    fix: "drop `auth: public` from write rules unless anonymous writes are intended (sign-up forms, webhooks with their own signature)",
   },
   {
     id: "RAMPART_CHECK_VERBOSE_LOGS",

@@ -75,5 +75,7 @@ declare module "fastify" {
     rampartLimits?: unknown;
     /** Set by the route registry once the declaration passed its checks. */
     rampartChecked?: boolean;
+    /** A route no client can name (the gateway's refusal route): left out of the route table. */
+    rampartInternal?: boolean;
   }
 }

@@ -64,7 +64,8 @@ export function createRouteRegistry(options: RouteRegistryOptions = {}) {
       security.limits === false
         ? "route limits off"
         : (security.limits ?? []).map((l) => (typeof l === "string" ? l : `${l.policy} by ${l.key}`)).join(", ");
-    // HEAD twins of GET routes (exposeHeadRoutes) would only repeat the GET row.
+    // HEAD twins of GET routes (exposeHeadRoutes) would only repeat the GET row; internal routes no client can name are not listed.
+    if (route.config?.rampartInternal === true) return;
     for (const method of methods) if (method !== "HEAD") table.push({ method, url: route.url, auth, credentials, permissions, limits });
   }
 

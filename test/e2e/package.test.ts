@@ -7,59 +7,31 @@
  * it with one signature character changed; the CLI runs compiled.
  */
 import assert from "node:assert/strict";
-import { type ChildProcess, execFileSync, spawn } from "node:child_process";
-import { once } from "node:events";
+import { execFileSync } from "node:child_process";
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { fileURLToPath } from "node:url";
+import { type ServerProcess, startListening } from "../support/server-process.ts";
 
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 const NPM = process.platform === "win32" ? "npm.cmd" : "npm";
 const PASSWORD = "correct horse battery staple";
 const EXAMPLES = ["fastify-app", "express-app", "verify-only"];
 
-interface Running {
-  url: string;
-  child: ChildProcess;
-  output: () => string;
-}
-
-const running: ChildProcess[] = [];
+const running: ServerProcess[] = [];
 let project = "";
 
 /** Starts `node server.js` of an installed example; resolves with the URL it prints. */
-async function startExample(name: string, env: Record<string, string> = {}): Promise<Running> {
+async function startExample(name: string, env: Record<string, string> = {}): Promise<ServerProcess> {
   const cwd = join(project, name);
-  const child = spawn(process.execPath, ["server.js"], {
+  const server = await startListening(process.execPath, ["server.js"], {
     cwd,
     env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "", HOST: "127.0.0.1", PORT: "0", RAMPART_DATA_DIR: join(cwd, "data"), ...env },
-    stdio: ["ignore", "pipe", "pipe"],
   });
-  running.push(child);
-  let text = "";
-  child.stdout?.on("data", (chunk) => {
-    text += chunk;
-  });
-  child.stderr?.on("data", (chunk) => {
-    text += chunk;
-  });
-  const url = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`${name} did not start:\n${text}`)), 20_000);
-    child.stdout?.on("data", () => {
-      const match = /listening on (https?:\/\/\S+)/.exec(text);
-      if (match?.[1]) {
-        clearTimeout(timer);
-        resolve(match[1]);
-      }
-    });
-    child.once("exit", (code) => {
-      clearTimeout(timer);
-      reject(new Error(`${name} exited with ${code}:\n${text}`));
-    });
-  });
-  return { url, child, output: () => text };
+  running.push(server);
+  return server;
 }
 
 async function json(url: string, init: RequestInit = {}) {
@@ -145,8 +117,7 @@ describe("the packed package, installed into a fresh project, run with plain nod
     }
   });
   after(async () => {
-    for (const child of running) if (child.exitCode === null) child.kill("SIGTERM");
-    await Promise.all(running.map((child) => (child.exitCode === null ? once(child, "exit") : undefined)));
+    await Promise.all(running.map((server) => server.stop()));
     if (project) rmSync(project, { recursive: true, force: true });
   });
 
@@ -178,32 +149,17 @@ describe("the packed package, installed into a fresh project, run with plain nod
   it("the rampart CLI runs compiled: --help, and serve answers /healthz", async () => {
     const help = execFileSync(join(project, "node_modules", ".bin", "rampart"), ["--help"], { cwd: project, encoding: "utf8" });
     assert.match(help, /Usage: rampart <command>/);
-    const child = spawn(join(project, "node_modules", ".bin", "rampart"), ["serve"], {
+    const serve = await startListening(join(project, "node_modules", ".bin", "rampart"), ["serve"], {
       cwd: project,
       env: { PATH: process.env.PATH ?? "", HOST: "127.0.0.1", PORT: "0", RAMPART_DATA_DIR: join(project, "serve-data") },
-      stdio: ["ignore", "pipe", "pipe"],
     });
-    running.push(child);
-    let text = "";
-    child.stdout?.on("data", (chunk) => {
-      text += chunk;
-    });
-    const url = await new Promise<string>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`serve did not start: ${text}`)), 20_000);
-      child.stdout?.on("data", () => {
-        const match = /listening on (https?:\/\/\S+)/.exec(text);
-        if (match?.[1]) {
-          clearTimeout(timer);
-          resolve(match[1]);
-        }
-      });
-    });
+    running.push(serve);
+    const { url } = serve;
     assert.deepEqual(await (await fetch(`${url}/healthz`)).json(), { status: "ok" });
-    child.kill("SIGTERM");
-    await once(child, "exit");
+    await serve.stop();
   });
 
-  let issuer: Running | undefined;
+  let issuer: ServerProcess | undefined;
   let token = "";
   it("examples/fastify-app: the plugin's contract over HTTP", async () => {
     issuer = await startExample("fastify-app");

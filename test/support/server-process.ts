@@ -1,4 +1,8 @@
-/** Starts the real server (`rampart serve`) as a child process on a free port, for end-to-end tests. */
+/**
+ * Starts a server as a child process on a free port and waits for its "listening on <url>" line: the
+ * real `rampart serve` / `rampart gateway` (`startServer`), or any program (`startListening`: the packed
+ * examples, the installed CLI), for end-to-end tests.
+ */
 import { type ChildProcess, spawn } from "node:child_process";
 import { once } from "node:events";
 
@@ -9,11 +13,19 @@ export interface ServerProcess {
   stop(signal?: NodeJS.Signals): Promise<number | null>;
 }
 
-export async function startServer(env: Record<string, string> = {}, timeoutMs = 20000): Promise<ServerProcess> {
-  const child = spawn(process.execPath, ["--import", "tsx", "src/cli/entry.ts", "serve"], {
+export function startServer(env: Record<string, string> = {}, timeoutMs = 20000, command: "serve" | "gateway" = "serve"): Promise<ServerProcess> {
+  return startListening(process.execPath, ["--import", "tsx", "src/cli/entry.ts", command], {
     env: { ...process.env, HOST: "127.0.0.1", PORT: "0", NODE_ENV: "test", ...env },
-    stdio: ["ignore", "pipe", "pipe"],
+    timeoutMs,
   });
+}
+
+export async function startListening(
+  program: string,
+  args: string[],
+  options: { cwd?: string; env: NodeJS.ProcessEnv; timeoutMs?: number },
+): Promise<ServerProcess> {
+  const child = spawn(program, args, { cwd: options.cwd, env: options.env, stdio: ["ignore", "pipe", "pipe"] });
   let text = "";
   child.stdout?.on("data", (chunk) => {
     text += chunk;
@@ -22,7 +34,7 @@ export async function startServer(env: Record<string, string> = {}, timeoutMs = 
     text += chunk;
   });
   const url = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`server did not start:\n${text}`)), timeoutMs);
+    const timer = setTimeout(() => reject(new Error(`${args.join(" ")} did not start:\n${text}`)), options.timeoutMs ?? 20000);
     const onData = () => {
       const match = /listening on (https?:\/\/[^\s]+)/.exec(text);
       if (match?.[1]) {
@@ -33,7 +45,7 @@ export async function startServer(env: Record<string, string> = {}, timeoutMs = 
     child.stdout?.on("data", onData);
     child.once("exit", (code) => {
       clearTimeout(timer);
-      reject(new Error(`server exited with ${code}:\n${text}`));
+      reject(new Error(`${args.join(" ")} exited with ${code}:\n${text}`));
     });
   });
   return {

@@ -20,7 +20,7 @@ export function createCsrfStage(signer: CsrfSigner, allowedOrigins: readonly str
 
   return function csrf(request: PipelineRequest, _reply: PipelineReply): boolean {
     const principal = request.rampart.principal;
-    if (!principal || principal.via !== "cookie" || SAFE_METHODS.has(request.method)) return true;
+    if (principal?.via !== "cookie" || SAFE_METHODS.has(request.method)) return true;
     const origin = request.headers.origin;
     if (origin !== undefined) {
       const own = `${request.rampart.client.scheme}://${request.headers.host}`;
