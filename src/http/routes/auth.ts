@@ -12,7 +12,6 @@ import { readCookies, sessionCookieNames } from "../../identity/credentials.ts";
 import { CSRF_HEADER } from "../../identity/csrf.ts";
 import { login } from "../../identity/login.ts";
 import {
-  type IssuedSession,
   openSession,
   refreshSession,
   revokeAccessToken,
@@ -21,6 +20,7 @@ import {
 } from "../../identity/sessions.ts";
 import type { Principal } from "../request-state.ts";
 import { NoContent } from "./schemas.ts";
+import { cookieNamesFor, cookieSession, sessionResponse } from "./session-response.ts";
 
 const Email = T.String({ minLength: 3, maxLength: 320, pattern: "^\\s*[^\\s@]+@[^\\s@]+\\s*$" });
 // Upper bound only: length rules are the password policy's job, and it names them clearly.
@@ -85,11 +85,7 @@ export function authRoutes(identity: IdentityContext) {
         const { email, password } = request.body as { email: string; password: string };
         const user = await login(identity, request, email, password);
         const session = await openSession(identity, user);
-        if ((request.query as { session?: string }).session !== "cookie") {
-          const { sessionId: _, ...pair } = session;
-          return pair;
-        }
-        return cookieSession(request, reply, session);
+        return sessionResponse(identity, request, reply, session, (request.query as { session?: string }).session === "cookie");
       },
     );
 
@@ -122,7 +118,7 @@ export function authRoutes(identity: IdentityContext) {
         if (!record || !identity.csrf.verify(record.familyId, typeof csrf === "string" ? csrf : undefined)) {
           throw new RampartError("RAMPART_ERR_CSRF", { reason: "cookie refresh without a valid CSRF token" });
         }
-        return cookieSession(request, reply, await refreshSession(identity, request, fromCookie));
+        return cookieSession(identity, request, reply, await refreshSession(identity, request, fromCookie));
       },
     );
 
@@ -296,21 +292,7 @@ export function authRoutes(identity: IdentityContext) {
   };
 
   function cookieNames(request: FastifyRequest) {
-    return sessionCookieNames(request.rampart.client.scheme === "https" || config.production);
-  }
-
-  /**
-   * Browser sessions: the access and refresh tokens live in HttpOnly cookies the page cannot read; the
-   * page gets only the CSRF token, which it echoes in X-CSRF-Token (signed double submit).
-   */
-  function cookieSession(request: FastifyRequest, reply: FastifyReply, session: IssuedSession) {
-    const names = cookieNames(request);
-    const base = { path: "/", secure: names.secure, sameSite: config.sessions.sameSite } as const;
-    const csrfToken = identity.csrf.issue(session.sessionId);
-    reply.setCookie(names.session, session.access_token, { ...base, httpOnly: true, maxAge: session.expires_in });
-    reply.setCookie(names.refresh, session.refresh_token, { ...base, httpOnly: true, maxAge: config.tokens.refreshTtlSeconds });
-    reply.setCookie(names.csrf, csrfToken, { ...base, httpOnly: false, maxAge: config.tokens.refreshTtlSeconds });
-    return { token_type: "Cookie" as const, expires_in: session.expires_in, csrf_token: csrfToken };
+    return cookieNamesFor(identity, request);
   }
 
   function clearSessionCookies(reply: FastifyReply) {
