@@ -5,6 +5,7 @@
 import { ConfigError } from "../config/errors.ts";
 import { PolicyError } from "../gateway/policy.ts";
 import { checkCommand } from "./commands/check.ts";
+import { clientsCommand } from "./commands/clients.ts";
 import { gatewayCommand } from "./commands/gateway.ts";
 import { keysCommand } from "./commands/keys.ts";
 import { migrateCommand } from "./commands/migrate.ts";
@@ -14,7 +15,7 @@ import { tokensCommand } from "./commands/tokens.ts";
 import { usersCommand } from "./commands/users.ts";
 import { type Command, UsageError } from "./usage.ts";
 
-const COMMANDS: readonly Command[] = [serveCommand, gatewayCommand, checkCommand, migrateCommand, usersCommand, tokensCommand, keysCommand, routesCommand];
+const COMMANDS: readonly Command[] = [serveCommand, gatewayCommand, checkCommand, migrateCommand, usersCommand, tokensCommand, clientsCommand, keysCommand, routesCommand];
 
 function mainHelp(): string {
   const width = Math.max(...COMMANDS.map((c) => c.name.length));

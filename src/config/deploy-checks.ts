@@ -131,6 +131,13 @@ export const DEPLOY_CHECKS: readonly Check[] = [
     fix: "drop `auth: public` from write rules unless anonymous writes are intended (sign-up forms, webhooks with their own signature)",
   },
   {
+    id: "RAMPART_CHECK_WEBAUTHN_DEVELOPMENT_ORIGIN",
+    severity: "warning",
+    applies: (c) => c.webauthn.rpId === "localhost" || c.webauthn.origins.some((o) => o.startsWith("http://")),
+    reason: "passkeys are set up for development (rpId localhost or an http:// origin): they will not work for real users",
+    fix: "set webauthn.rpId to the site's domain and webauthn.origins to its https:// origins",
+  },
+  {
     id: "RAMPART_CHECK_VERBOSE_LOGS",
     severity: "warning",
     applies: (c) => c.logging.level === "debug" || c.logging.level === "trace",

@@ -85,6 +85,16 @@ export function resolveConfig(input: ConfigInput): ResolvedConfig {
   if (input.passwords.minLength > input.passwords.maxLength) {
     issues.push({ key: "/passwords/minLength", message: `must not exceed passwords.maxLength (${input.passwords.maxLength})` });
   }
+  // WebAuthn §5.1.4.1: an RP ID must be the origin's effective domain or a registrable suffix of it.
+  input.webauthn.origins.forEach((origin, index) => {
+    const match = ORIGIN.exec(origin);
+    const host = match?.[1];
+    if (!host) {
+      issues.push({ key: `/webauthn/origins/${index}`, message: `expected an exact origin like https://app.example.com, got "${origin}"` });
+    } else if (host !== input.webauthn.rpId && !host.endsWith(`.${input.webauthn.rpId}`)) {
+      issues.push({ key: `/webauthn/origins/${index}`, message: `host "${host}" is not webauthn.rpId ("${input.webauthn.rpId}") or a subdomain of it` });
+    }
+  });
 
   if (issues.length > 0) throw new ConfigError(issues);
 

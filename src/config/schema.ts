@@ -126,6 +126,25 @@ export const ConfigSchema = T.Object(
       },
       { ...closed, default: {}, title: "Browser sessions", description: "Cookies set by `POST /auth/login?session=cookie`." },
     ),
+    webauthn: T.Object(
+      {
+        rpId: T.String({
+          minLength: 1,
+          maxLength: 253,
+          pattern: "^[a-z0-9](?:[a-z0-9-]*[a-z0-9])?(?:\\.[a-z0-9](?:[a-z0-9-]*[a-z0-9])?)*$",
+          default: "localhost",
+          description: "Relying Party ID: the domain passkeys are bound to (the origins' host or a parent domain of it). Changing it orphans every registered passkey.",
+        }),
+        rpName: T.String({ minLength: 1, maxLength: 100, default: "Rampart", description: "Name the browser shows when a passkey is created." }),
+        origins: T.Array(T.String({ minLength: 1 }), {
+          minItems: 1,
+          default: ["http://localhost:8080"],
+          description: "Exact origins (scheme, host, port) of the pages that run the WebAuthn ceremonies; an assertion made on any other origin is refused. Never taken from the request.",
+        }),
+        challengeTtlSeconds: T.Integer({ minimum: 30, maximum: 300, default: 180, description: "How long a registration or login challenge may be answered (single use)." }),
+      },
+      { ...closed, default: {}, title: "Passkeys", description: "WebAuthn relying party for `/auth/webauthn/*`." },
+    ),
     loginThrottle: T.Object(
       {
         freeFailures: T.Integer({ minimum: 1, default: 5, description: "Failures per (email, client) before back-off starts." }),

@@ -58,12 +58,14 @@ function withCause(error: RampartError, cause: unknown): RampartError {
 
 /**
  * The JSON body parser: secure-json-parse refuses `__proto__` and `constructor.prototype` keys
- * (prototype poisoning), and each failure gets its own clear problem.
+ * (prototype poisoning), and each failure gets its own clear problem. An empty body is no body: many
+ * clients send `Content-Type: application/json` on every POST, also to routes that take none
+ * (`POST /auth/mfa/totp`); a route that needs a body still refuses it when its schema is checked.
  */
 export function parseJsonBody(_request: unknown, body: string | Buffer, done: (err: Error | null, body?: unknown) => void) {
   const text = typeof body === "string" ? body : body.toString("utf8");
   if (text.trim() === "") {
-    done(new RampartError("RAMPART_ERR_MALFORMED_JSON", { detail: "Content-Type is application/json but the body is empty." }));
+    done(null, undefined);
     return;
   }
   try {

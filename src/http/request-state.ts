@@ -8,7 +8,7 @@ import type { PermissionSet } from "../core/authz/index.ts";
 export type CredentialKind = "bearer" | "api-token" | "cookie";
 
 export interface Principal {
-  /** user id */
+  /** user id, or the service client's id (see `clientId`) */
   userId: string;
   email?: string;
   roles: readonly string[];
@@ -20,6 +20,11 @@ export interface Principal {
   sessionId?: string;
   /** API-token scopes; undefined = no narrowing. */
   scopes?: readonly string[];
+  /**
+   * Set when the caller is an OAuth service client (client credentials grant): then `userId` is that
+   * same client id, `roles` is empty and `permissions` are the token's scopes.
+   */
+  clientId?: string;
   /** Access-token expiry (epoch seconds), where the credential has one. */
   expiresAt?: number;
   /** What the principal may do now: its roles' grants, narrowed by token scopes (a ScopedPermissionSet). */

@@ -3,16 +3,20 @@
  * `exp`), then the revocation list and the user's current state are checked on EVERY request — the
  * cache never outlives a logout, a password change or a disabled account. API tokens: the checksum
  * rejects garbage before any lookup; the stored hash, expiry and revocation are checked each time.
+ * A JWT whose `client_id` is not Rampart's own was issued to an OAuth service client (client
+ * credentials): it becomes a client principal whose permissions are its scopes, refused once the client
+ * is deleted.
  */
 import { compilePermissions, intersect } from "../core/authz/index.ts";
 import { RampartError } from "../core/errors.ts";
-import { type AccessTokenClaims, hashApiToken, parseApiToken } from "../core/tokens/index.ts";
+import { type AccessTokenClaims, hashApiToken, parseApiToken, RAMPART_CLIENT_ID } from "../core/tokens/index.ts";
 import type { Authenticator } from "../http/stages/authenticate.ts";
 import { BEARER_CHALLENGE } from "../http/stages/authenticate.ts";
 import type { CredentialKind, Principal } from "../http/request-state.ts";
 import type { PipelineRequest } from "../http/stage-io.ts";
 import type { IdentityContext } from "./context.ts";
 import { readCredential } from "./credentials.ts";
+import type { ClientState } from "./client-state.ts";
 import type { UserState } from "./user-state.ts";
 
 const TOUCH_INTERVAL_MS = 60_000;
@@ -41,9 +45,29 @@ export function createAuthenticator(identity: IdentityContext): Authenticator {
     };
   }
 
+  function principalFromClient(claims: AccessTokenClaims, client: ClientState | undefined): Principal {
+    if (!client) throw invalidToken("unknown or deleted service client");
+    return {
+      userId: client.id,
+      clientId: client.id,
+      roles: [],
+      via: "bearer",
+      credentialId: claims.jti,
+      scopes: claims.scope ? claims.scope.split(" ") : [],
+      expiresAt: claims.exp,
+      permissions: client.permissionsFor(claims.scope ?? ""),
+    };
+  }
+
   /** Checked on every request, cached token or not: revocation and the user's current state. */
   function admit(claims: AccessTokenClaims, via: CredentialKind): Principal | Promise<Principal> {
     if (identity.revocations.isRevoked(claims)) throw invalidToken("revoked");
+    if (claims.client_id !== RAMPART_CLIENT_ID) {
+      // Only ever sent as a bearer token, and only for itself (client credentials: sub = client_id).
+      if (via !== "bearer" || claims.sub !== claims.client_id) throw invalidToken("service-client token misused");
+      const client = identity.clients.get(claims.client_id);
+      return client instanceof Promise ? client.then((c) => principalFromClient(claims, c)) : principalFromClient(claims, client);
+    }
     const user = identity.users.get(claims.sub);
     return user instanceof Promise ? user.then((u) => principalFromClaims(claims, via, u)) : principalFromClaims(claims, via, user);
   }

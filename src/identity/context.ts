@@ -27,6 +27,7 @@ import { createCsrfSigner, type CsrfSigner } from "./csrf.ts";
 import { loadKeyRing, privateSecretOf } from "./keys.ts";
 import { startBroadcast } from "./broadcast.ts";
 import { createUserStateCache, type UserStateCache } from "./user-state.ts";
+import { type ClientStateCache, createClientStateCache } from "./client-state.ts";
 
 export interface IdentityContext {
   config: ResolvedConfig;
@@ -41,11 +42,13 @@ export interface IdentityContext {
   throttle: LoginThrottle;
   roles: RoleResolver;
   users: UserStateCache;
+  /** OAuth service clients that still exist (dropped on delete, here and on every instance). */
+  clients: ClientStateCache;
   redis: Redis | undefined;
   csrf: CsrfSigner;
   /** Re-reads the role table after an admin change (here and, through Redis, on every instance). */
   reloadRoles(): Promise<void>;
-  /** Drops a user's cached state after a change (here and on every instance). */
+  /** Drops a user's (or a service client's) cached state after a change (here and on every instance). */
   userChanged(id: string): void;
   /** Waits until revocations and changes made so far have been handed to every instance. */
   flushBroadcast(): Promise<void>;
@@ -102,12 +105,18 @@ export async function openIdentity(config: ResolvedConfig, logger: Logger): Prom
 
   const roles = createRoleResolver(await roleTable(repos));
   const users = createUserStateCache(repos, roles);
+  const clients = createClientStateCache(repos);
+  // One "user changed" event serves users and service clients: their ids never collide (UUIDs, rmpc_…).
+  const invalidatePrincipal = (id: string) => {
+    users.invalidate(id);
+    clients.invalidate(id);
+  };
   const reloadLocalRoles = async () => {
     roles.update(await roleTable(repos));
     users.invalidate();
   };
   const broadcast = redis
-    ? startBroadcast(redis, { revocations, invalidateUser: (id) => users.invalidate(id), reloadRoles: reloadLocalRoles }, logger)
+    ? startBroadcast(redis, { revocations, invalidateUser: invalidatePrincipal, reloadRoles: reloadLocalRoles }, logger)
     : undefined;
 
   return {
@@ -123,6 +132,7 @@ export async function openIdentity(config: ResolvedConfig, logger: Logger): Prom
     throttle,
     roles,
     users,
+    clients,
     redis,
     csrf: createCsrfSigner(await privateSecretOf(config, repos)),
     async reloadRoles() {
@@ -133,7 +143,7 @@ export async function openIdentity(config: ResolvedConfig, logger: Logger): Prom
       await broadcast?.flush();
     },
     userChanged(id) {
-      users.invalidate(id);
+      invalidatePrincipal(id);
       broadcast?.userChanged(id);
     },
     async close() {

@@ -10,6 +10,7 @@ import { generateRefreshToken, hashRefreshToken, isRefreshTokenShaped } from "..
 import { audit } from "./audit.ts";
 import type { IdentityContext } from "./context.ts";
 import { invalidToken } from "./authenticator.ts";
+import { assertSecondFactorIfRequired } from "./mfa.ts";
 
 export interface IssuedSession {
   access_token: string;
@@ -62,6 +63,8 @@ export async function refreshSession(identity: IdentityContext, request: Fastify
   }
   const user = await identity.users.get(record.userId);
   if (!user || user.disabled) throw invalidToken("user disabled", "The refresh token is invalid, expired or revoked.");
+  // A role that now requires MFA ends refreshes of sessions whose user still has no factor.
+  await assertSecondFactorIfRequired(identity, user);
   const session = await openSession(identity, user, record.familyId);
   await audit(identity, request, { type: "refresh.success", actorId: user.id, subject: record.familyId });
   return session;

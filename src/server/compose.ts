@@ -9,8 +9,10 @@ import type { ResolvedConfig } from "../config/resolve.ts";
 import { buildApp } from "../http/app.ts";
 import { adminRoutes } from "../http/routes/admin.ts";
 import { authRoutes } from "../http/routes/auth.ts";
+import { clientsRoutes } from "../http/routes/clients.ts";
 import { metricsRoutes } from "../http/routes/metrics.ts";
 import { notesRoutes } from "../http/routes/notes.ts";
+import { oauthRoutes } from "../http/routes/oauth.ts";
 import { openIdentityLayer } from "./layers.ts";
 
 export interface RampartServer {
@@ -31,6 +33,9 @@ export async function composeServer(config: ResolvedConfig, logger: Logger): Pro
     routes: async (scope) => {
       await scope.register(authRoutes(identity));
       await scope.register(adminRoutes(identity));
+      await scope.register(clientsRoutes(identity));
+      // Its own scope: form bodies and OAuth error JSON stay on the /oauth endpoints.
+      await scope.register(oauthRoutes(identity));
       await scope.register(notesRoutes(identity.repos.notes));
       await scope.register(fp(metricsRoutes()));
     },

@@ -23,6 +23,9 @@ import { invalidToken } from "../identity/authenticator.ts";
 import { readCredential } from "../identity/credentials.ts";
 import { openLimits, type ProtectionLayer } from "../server/layers.ts";
 
+/** The `client_id` of tokens a Rampart server issues to its users (createAccessTokenIssuer's default). */
+const USER_CLIENT_ID = "rampart";
+
 export interface VerifyOptions {
   /** The issuer's JWKS URL, e.g. https://auth.example.com/.well-known/jwks.json. */
   jwks: string;
@@ -69,7 +72,10 @@ export async function openVerifyLayer(
 
   function principalOf(claims: AccessTokenClaims): Principal {
     if (revocations.isRevoked(claims)) throw invalidToken("revoked");
-    const granted = roles.permissionsFor(claims.roles);
+    const scopes = claims.scope ? claims.scope.split(" ") : undefined;
+    // A service client's token (OAuth client credentials: client_id is the client, not the issuer's own
+    // user client) holds exactly its scopes; a user's token holds its roles' grants, narrowed by scopes.
+    const granted = claims.client_id === USER_CLIENT_ID ? roles.permissionsFor(claims.roles) : compilePermissions(scopes ?? []);
     return {
       userId: claims.sub,
       roles: claims.roles,
@@ -77,8 +83,8 @@ export async function openVerifyLayer(
       credentialId: claims.jti,
       ...(claims.sid ? { sessionId: claims.sid } : {}),
       expiresAt: claims.exp,
-      ...(claims.scope ? { scopes: claims.scope.split(" ") } : {}),
-      permissions: claims.scope ? intersect(granted, compilePermissions(claims.scope.split(" "))) : granted,
+      ...(scopes ? { scopes } : {}),
+      permissions: scopes && claims.client_id === USER_CLIENT_ID ? intersect(granted, compilePermissions(scopes)) : granted,
     };
   }
 

@@ -4,7 +4,9 @@ import { runDeployChecks } from "../../src/config/deploy-checks.ts";
 import { loadConfig } from "../../src/config/load.ts";
 
 const ids = (env: Record<string, string>, overrides: Record<string, unknown> = {}) =>
-  runDeployChecks(loadConfig({ env: { RAMPART_ENV: "production", RAMPART_ALLOWED_HOSTS: "api.example.com", ...env }, overrides })).map((f) => f.id);
+  runDeployChecks(loadConfig({ env: { RAMPART_ENV: "production", RAMPART_ALLOWED_HOSTS: "api.example.com", ...env }, overrides }))
+    .filter((f) => f.severity === "error")
+    .map((f) => f.id);
 
 describe("deploy checks", () => {
   it("pass for a production setup behind a trusted TLS proxy", () => {
@@ -12,8 +14,19 @@ describe("deploy checks", () => {
   });
 
   it("flag no allowed hosts (CONTRACT: required in production)", () => {
-    const found = runDeployChecks(loadConfig({ env: { RAMPART_ENV: "production", RAMPART_TRUSTED_PROXIES: "10.0.0.1" } })).map((f) => f.id);
+    const found = runDeployChecks(loadConfig({ env: { RAMPART_ENV: "production", RAMPART_TRUSTED_PROXIES: "10.0.0.1" } }))
+      .filter((f) => f.severity === "error")
+      .map((f) => f.id);
     assert.deepEqual(found, ["RAMPART_CHECK_NO_ALLOWED_HOSTS"]);
+  });
+
+  it("warn while passkeys are still set up for localhost, not once they name the real site", () => {
+    const warnings = (overrides: Record<string, unknown>) =>
+      runDeployChecks(loadConfig({ env: { RAMPART_ENV: "production", RAMPART_TRUSTED_PROXIES: "10.0.0.1", RAMPART_ALLOWED_HOSTS: "api.example.com" }, overrides }))
+        .filter((f) => f.severity === "warning")
+        .map((f) => f.id);
+    assert.deepEqual(warnings({}), ["RAMPART_CHECK_WEBAUTHN_DEVELOPMENT_ORIGIN"]);
+    assert.deepEqual(warnings({ webauthn: { rpId: "example.com", origins: ["https://app.example.com"] } }), []);
   });
 
   it("flag no HTTPS evidence", () => {

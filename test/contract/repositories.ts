@@ -53,7 +53,11 @@ export function runRepositoryContract(
 
     describe("migrations", () => {
       it("applies 001_initial once, then nothing", async () => {
-        assert.deepEqual(applied, ["001_initial"]);
+        assert.equal(applied[0], "001_initial");
+        assert.ok(applied.includes("003_passkeys"), String(applied));
+        assert.ok(applied.includes("002_second_factors"), String(applied));
+        assert.ok(applied.includes("004_service_clients"), String(applied));
+        assert.deepEqual(applied, [...applied].sort(), "applied in name order");
         assert.deepEqual(await migrateToLatest(database.db), []);
         assert.deepEqual(await migrateToLatest(database.db), []);
       });
@@ -603,6 +607,195 @@ export function runRepositoryContract(
           repos.notes.create({ ownerId: randomUUID(), title: "t", body: "b" }),
           isCode("RAMPART_ERR_CONFLICT"),
         );
+      });
+    });
+
+    describe("passkeys", () => {
+      const newPasskey = (userId: string, id: string = randomUUID(), signCount = 0) =>
+        repos.passkeys.insert({ id, userId, name: "laptop", publicKey: "pQECAyYgASFYIA", signCount, transports: ["internal", "hybrid"], backupEligible: true, backedUp: false });
+
+      it("stores, finds, lists and counts a user's passkeys", async () => {
+        const user = await newUser();
+        const other = await newUser();
+        const first = await newPasskey(user.id, "cred-1");
+        advance(MINUTE);
+        await newPasskey(user.id, "cred-2");
+        await newPasskey(other.id, "cred-3");
+        assert.deepEqual(await repos.passkeys.findById("cred-1"), first);
+        assert.equal(first.createdAt.getTime(), START);
+        assert.deepEqual(first.transports, ["internal", "hybrid"]);
+        assert.equal(first.backupEligible, true);
+        assert.equal(first.backedUp, false);
+        assert.equal(first.lastUsedAt, null);
+        assert.deepEqual((await repos.passkeys.listForUser(user.id)).map((p) => p.id), ["cred-1", "cred-2"]);
+        assert.equal(await repos.passkeys.countForUser(user.id), 2);
+        assert.equal(await repos.passkeys.countForUser(randomUUID()), 0);
+        assert.equal(await repos.passkeys.findById("nope"), undefined);
+      });
+
+      it("refuses a credential id registered twice", async () => {
+        const user = await newUser();
+        await newPasskey(user.id, "dup");
+        await assert.rejects(newPasskey((await newUser()).id, "dup"), isCode("RAMPART_ERR_CONFLICT"));
+      });
+
+      it("moves the counter only from the value read (compare-and-set), beyond 2^31", async () => {
+        const user = await newUser();
+        await newPasskey(user.id, "ctr", 7);
+        assert.equal(await repos.passkeys.updateAfterLogin("ctr", 6, { signCount: 9, backedUp: true }), false);
+        assert.equal(await repos.passkeys.updateAfterLogin("ctr", 7, { signCount: 4_000_000_000, backedUp: true }), true);
+        assert.equal(await repos.passkeys.updateAfterLogin("ctr", 7, { signCount: 4_000_000_001, backedUp: true }), false);
+        const stored = await repos.passkeys.findById("ctr");
+        assert.equal(stored?.signCount, 4_000_000_000);
+        assert.equal(stored?.backedUp, true);
+        assert.equal(stored?.lastUsedAt?.getTime(), START);
+      });
+
+      it("deletes only the owner's passkey, and with the user", async () => {
+        const user = await newUser();
+        await newPasskey(user.id, "mine");
+        assert.equal(await repos.passkeys.delete("mine", randomUUID()), false);
+        assert.equal(await repos.passkeys.delete("mine", user.id), true);
+        await newPasskey(user.id, "again");
+        assert.equal(await repos.users.delete(user.id), true);
+        assert.equal(await repos.passkeys.findById("again"), undefined);
+      });
+    });
+
+    describe("WebAuthn challenges", () => {
+      it("consumes a challenge once, for its kind and user only, before it expires", async () => {
+        const user = await newUser();
+        const other = await newUser();
+        await repos.webauthnChallenges.insert({ challengeHash: "h-reg", kind: "register", userId: user.id, expiresAt: at(3 * MINUTE) });
+        await repos.webauthnChallenges.insert({ challengeHash: "h-login", kind: "login", userId: null, expiresAt: at(3 * MINUTE) });
+        assert.equal(await repos.webauthnChallenges.consume("h-reg", "login", null), false);
+        assert.equal(await repos.webauthnChallenges.consume("h-reg", "register", other.id), false);
+        assert.equal(await repos.webauthnChallenges.consume("h-login", "register", user.id), false);
+        assert.equal(await repos.webauthnChallenges.consume("h-reg", "register", user.id), true);
+        assert.equal(await repos.webauthnChallenges.consume("h-reg", "register", user.id), false);
+        const both = await Promise.all([
+          repos.webauthnChallenges.consume("h-login", "login", null),
+          repos.webauthnChallenges.consume("h-login", "login", null),
+        ]);
+        assert.deepEqual(both.sort(), [false, true]);
+      });
+
+      it("refuses and purges expired challenges", async () => {
+        await repos.webauthnChallenges.insert({ challengeHash: "old", kind: "login", userId: null, expiresAt: at(MINUTE) });
+        await repos.webauthnChallenges.insert({ challengeHash: "new", kind: "login", userId: null, expiresAt: at(5 * MINUTE) });
+        advance(2 * MINUTE);
+        assert.equal(await repos.webauthnChallenges.consume("old", "login", null), false);
+        assert.equal(await repos.webauthnChallenges.purgeExpired(at()), 1);
+        assert.equal(await repos.webauthnChallenges.consume("new", "login", null), true);
+      });
+    });
+
+    describe("second factors", () => {
+      it("keeps a TOTP factor pending until confirmed, then accepts each step once", async () => {
+        const user = await newUser();
+        assert.equal(await repos.secondFactors.getTotp(user.id), undefined);
+        await repos.secondFactors.startTotp(user.id, "v1.sealed-a");
+        assert.deepEqual(await repos.secondFactors.getTotp(user.id), {
+          userId: user.id,
+          secretSealed: "v1.sealed-a",
+          confirmedAt: null,
+          lastStep: null,
+          createdAt: at(),
+        });
+        assert.equal(await repos.secondFactors.acceptStep(user.id, 5), false, "pending factors accept nothing");
+        await repos.secondFactors.startTotp(user.id, "v1.sealed-b");
+        advance(MINUTE);
+        assert.equal(await repos.secondFactors.confirmTotp(user.id, 100, ["h1", "h2"]), true);
+        const confirmed = await repos.secondFactors.getTotp(user.id);
+        assert.equal(confirmed?.secretSealed, "v1.sealed-b");
+        assert.equal(confirmed?.confirmedAt?.getTime(), START + MINUTE);
+        assert.equal(confirmed?.lastStep, 100);
+        assert.equal(await repos.secondFactors.acceptStep(user.id, 100), false, "same step");
+        assert.equal(await repos.secondFactors.acceptStep(user.id, 99), false, "older step");
+        const race = await Promise.all([repos.secondFactors.acceptStep(user.id, 101), repos.secondFactors.acceptStep(user.id, 101)]);
+        assert.deepEqual(race.sort(), [false, true]);
+        assert.equal(await repos.secondFactors.remainingRecoveryCodes(user.id), 2);
+      });
+
+      it("spends recovery codes once, replaces them all, and removes everything with the factor", async () => {
+        const user = await newUser();
+        const other = await newUser();
+        await repos.secondFactors.startTotp(user.id, "v1.s");
+        await repos.secondFactors.confirmTotp(user.id, 1, ["h1", "h2", "h3"]);
+        assert.equal(await repos.secondFactors.useRecoveryCode(other.id, "h1"), false, "another user's code");
+        const race = await Promise.all([repos.secondFactors.useRecoveryCode(user.id, "h1"), repos.secondFactors.useRecoveryCode(user.id, "h1")]);
+        assert.deepEqual(race.sort(), [false, true]);
+        assert.equal(await repos.secondFactors.remainingRecoveryCodes(user.id), 2);
+        await repos.secondFactors.replaceRecoveryCodes(user.id, ["n1", "n2"]);
+        assert.equal(await repos.secondFactors.useRecoveryCode(user.id, "h2"), false, "old codes are gone");
+        assert.equal(await repos.secondFactors.useRecoveryCode(user.id, HOSTILE), false);
+        assert.equal(await repos.secondFactors.remainingRecoveryCodes(user.id), 2);
+        assert.equal(await repos.secondFactors.removeTotp(user.id), true);
+        assert.equal(await repos.secondFactors.getTotp(user.id), undefined);
+        assert.equal(await repos.secondFactors.remainingRecoveryCodes(user.id), 0);
+        assert.equal(await repos.secondFactors.removeTotp(user.id), false);
+      });
+
+      it("consumes an mfa challenge once, never after expiry, and deletes a user's pending ones", async () => {
+        const user = await newUser();
+        const challenge = await repos.mfaChallenges.insert({ tokenHash: "th-1", userId: user.id, clientIp: "10.0.0.1", cookieSession: true, expiresAt: at(5 * MINUTE) });
+        assert.deepEqual(await repos.mfaChallenges.findByHash("th-1"), challenge);
+        assert.equal(challenge.cookieSession, true);
+        assert.equal(await repos.mfaChallenges.findByHash(HOSTILE), undefined);
+        const race = await Promise.all([repos.mfaChallenges.consume(challenge.id), repos.mfaChallenges.consume(challenge.id)]);
+        assert.deepEqual(race.sort(), [false, true]);
+        assert.equal((await repos.mfaChallenges.findByHash("th-1"))?.consumedAt?.getTime(), START);
+
+        const late = await repos.mfaChallenges.insert({ tokenHash: "th-2", userId: user.id, clientIp: "10.0.0.1", cookieSession: false, expiresAt: at(5 * MINUTE) });
+        advance(5 * MINUTE);
+        assert.equal(await repos.mfaChallenges.consume(late.id), false, "expired");
+        await repos.mfaChallenges.insert({ tokenHash: "th-3", userId: user.id, clientIp: "10.0.0.1", cookieSession: false, expiresAt: at(5 * MINUTE) });
+        assert.equal(await repos.mfaChallenges.deleteForUser(user.id), 3);
+        assert.equal(await repos.mfaChallenges.findByHash("th-3"), undefined);
+        assert.equal(await repos.mfaChallenges.purgeExpired(at()), 0);
+      });
+
+      it("keeps the first installation secret, whoever asks", async () => {
+        const results = await Promise.all([
+          repos.installationSecrets.getOrCreate("k", () => "first"),
+          repos.installationSecrets.getOrCreate("k", () => "second"),
+        ]);
+        assert.equal(results[0], results[1]);
+        assert.equal(await repos.installationSecrets.getOrCreate("k", () => "third"), results[0]);
+      });
+
+      it("stores a role's MFA requirement and keeps it across permissions-only updates", async () => {
+        assert.equal((await repos.roles.get("user"))?.mfa, null);
+        assert.equal((await repos.roles.upsert("finance", ["notes:read"], "required")).mfa, "required");
+        assert.equal((await repos.roles.upsert("finance", ["notes:write"])).mfa, "required");
+        assert.equal((await repos.roles.upsert("finance", ["notes:write"], null)).mfa, null);
+      });
+    });
+
+    describe("service clients", () => {
+      const newClient = (id = `rmpc_${randomUUID().replaceAll("-", "").slice(0, 22)}`, scopes = ["notes:read", "notes:write", "notes:read"]) =>
+        repos.serviceClients.insert({ id, name: "svc", secretHash: `hash-${id}`, scopes, createdBy: null });
+
+      it("stores a client with sorted unique scopes and never lists its secret hash", async () => {
+        const first = await newClient("rmpc_a");
+        advance(MINUTE);
+        await newClient("rmpc_b", ["*"]);
+        assert.deepEqual(first.scopes, ["notes:read", "notes:write"]);
+        assert.equal(first.createdAt.getTime(), START);
+        assert.equal(first.createdBy, null);
+        assert.deepEqual(await repos.serviceClients.findById("rmpc_a"), first);
+        assert.deepEqual((await repos.serviceClients.list()).map((c) => c.id), ["rmpc_a", "rmpc_b"]);
+        for (const client of await repos.serviceClients.list()) assert.ok(!("secretHash" in client));
+        assert.deepEqual(await repos.serviceClients.findCredentials("rmpc_a"), { client: first, secretHash: "hash-rmpc_a" });
+        assert.equal(await repos.serviceClients.findCredentials("rmpc_none"), undefined);
+      });
+
+      it("deletes a client once", async () => {
+        await newClient("rmpc_gone");
+        assert.equal(await repos.serviceClients.delete("rmpc_gone"), true);
+        assert.equal(await repos.serviceClients.delete("rmpc_gone"), false);
+        assert.equal(await repos.serviceClients.findById("rmpc_gone"), undefined);
+        assert.equal(await repos.serviceClients.findById(HOSTILE), undefined);
       });
     });
 

@@ -36,7 +36,7 @@ describe("openDatabase: sqlite", () => {
   it("keeps data across reopen", async () => {
     const dataDir = join(root, "reopen");
     const first = await openDatabase({ dataDir });
-    assert.deepEqual(await migrateToLatest(first.db), ["001_initial"]);
+    assert.deepEqual(await migrateToLatest(first.db), ["001_initial", "002_second_factors", "003_passkeys", "004_service_clients"]);
     await first.close();
     const second = await openDatabase({ dataDir });
     assert.deepEqual(await migrateToLatest(second.db), []);

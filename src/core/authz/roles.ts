@@ -27,6 +27,7 @@ export const KNOWN_PERMISSIONS: readonly string[] = Object.freeze([
   "notes:write:any",
   "tokens:manage",
   "profile:read",
+  "clients:admin",
 ]);
 
 const ROLE_NAME = /^[a-z][a-z0-9_-]{0,63}$/;

@@ -26,8 +26,13 @@ export interface AccessTokenClaims {
   readonly scope?: string;
 }
 
+/** `client_id` of the tokens Rampart issues to its own users (RFC 9068 §2.2); any other is a service client. */
+export const RAMPART_CLIENT_ID = "rampart";
+
 export interface IssueAccessTokenInput {
   sub: string;
+  /** A service client's id (client credentials grant); default the issuer's own `clientId`. */
+  clientId?: string;
   roles: readonly string[];
   sid?: string;
   scope?: string | readonly string[];
@@ -102,7 +107,7 @@ export function createAccessTokenIssuer(options: AccessTokenIssuerOptions): Acce
   const issuer = nonEmptyString("issuer", options.issuer);
   const audience = nonEmptyString("audience", options.audience);
   const lifetime = positiveInteger("lifetime", options.lifetime ?? 600);
-  const clientId = nonEmptyString("clientId", options.clientId ?? "rampart");
+  const clientId = nonEmptyString("clientId", options.clientId ?? RAMPART_CLIENT_ID);
   const clock = options.clock ?? Date.now;
 
   return {
@@ -120,7 +125,7 @@ export function createAccessTokenIssuer(options: AccessTokenIssuerOptions): Acce
         nbf: iat,
         exp: iat + lifetime,
         jti: randomBytes(16).toString("base64url"),
-        client_id: clientId,
+        client_id: input.clientId === undefined ? clientId : nonEmptyString("clientId", input.clientId),
         roles: [...input.roles],
         ...(input.sid === undefined ? {} : { sid: nonEmptyString("sid", input.sid) }),
         ...(input.scope === undefined ? {} : { scope: scopeString(input.scope) }),

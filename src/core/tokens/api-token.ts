@@ -13,15 +13,13 @@ const ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz
 /** 62^43 > 2^256: 43 uniformly drawn base62 characters carry at least 256 bits. */
 const RANDOM_LENGTH = 43;
 const CHECKSUM_LENGTH = 6;
-export const API_TOKEN_LENGTH = API_TOKEN_PREFIX.length + RANDOM_LENGTH + CHECKSUM_LENGTH;
-/** Shown in listings so users can tell tokens apart: `rmp_` + 8 characters, ~48 of the 256 bits. */
-const DISPLAY_PREFIX_LENGTH = 12;
-const SHAPE = new RegExp(`^${API_TOKEN_PREFIX}[0-9A-Za-z]{${RANDOM_LENGTH + CHECKSUM_LENGTH}}$`);
+/** Shown in listings so users can tell tokens apart: the prefix + 8 characters, ~48 of the 256 bits. */
+const DISPLAY_RANDOM_LENGTH = 8;
 
 export interface GeneratedApiToken {
   /** Show once to the user, never store. */
   readonly token: string;
-  /** The first 12 characters, safe to store and display. */
+  /** The first characters (prefix + 8), safe to store and display. */
   readonly prefix: string;
   /** SHA-256 hex of the whole token: what storage keeps and looks up. */
   readonly secretHash: string;
@@ -30,6 +28,18 @@ export interface GeneratedApiToken {
 export interface ParsedApiToken {
   readonly token: string;
   readonly prefix: string;
+}
+
+/**
+ * One secret format: `prefix` + 43 base62 characters + a 6-character base62 CRC32. API tokens (`rmp_`)
+ * and service-client secrets (`rmps_`) share it, so scanners, checksums and hashing stay one code path.
+ */
+export interface SecretFormat {
+  readonly prefix: string;
+  readonly length: number;
+  generate(): GeneratedApiToken;
+  /** Checks prefix, length, charset and checksum; throws RAMPART_ERR_INVALID_TOKEN with a reason. */
+  parse(value: unknown): ParsedApiToken;
 }
 
 function checksum(random: string): string {
@@ -42,7 +52,8 @@ function checksum(random: string): string {
   return out;
 }
 
-function randomBase62(length: number): string {
+/** `length` uniformly drawn base62 characters. */
+export function randomBase62(length: number): string {
   let out = "";
   while (out.length < length) {
     for (const byte of randomBytes(length)) {
@@ -53,21 +64,42 @@ function randomBase62(length: number): string {
   return out;
 }
 
+/** @throws TypeError when the prefix is not lower-case letters ending in `_`. */
+export function createSecretFormat(prefix: string, label: string): SecretFormat {
+  if (!/^[a-z]+_$/.test(prefix)) throw new TypeError(`"prefix" must be lower-case letters ending in "_"`);
+  const length = prefix.length + RANDOM_LENGTH + CHECKSUM_LENGTH;
+  const displayLength = prefix.length + DISPLAY_RANDOM_LENGTH;
+  const shape = new RegExp(`^${prefix}[0-9A-Za-z]{${RANDOM_LENGTH + CHECKSUM_LENGTH}}$`);
+  return {
+    prefix,
+    length,
+    generate() {
+      const random = randomBase62(RANDOM_LENGTH);
+      const token = `${prefix}${random}${checksum(random)}`;
+      return { token, prefix: token.slice(0, displayLength), secretHash: hashApiToken(token) };
+    },
+    parse(value) {
+      if (typeof value !== "string") throw invalidToken(`${label}: not a string`);
+      if (!value.startsWith(prefix)) throw invalidToken(`${label}: wrong prefix`);
+      if (value.length !== length) throw invalidToken(`${label}: wrong length`);
+      if (!shape.test(value)) throw invalidToken(`${label}: wrong charset`);
+      const random = value.slice(prefix.length, prefix.length + RANDOM_LENGTH);
+      if (value.slice(prefix.length + RANDOM_LENGTH) !== checksum(random)) throw invalidToken(`${label}: bad checksum`);
+      return { token: value, prefix: value.slice(0, displayLength) };
+    },
+  };
+}
+
+const API_TOKENS = createSecretFormat(API_TOKEN_PREFIX, "api token");
+export const API_TOKEN_LENGTH = API_TOKENS.length;
+
 export function generateApiToken(): GeneratedApiToken {
-  const random = randomBase62(RANDOM_LENGTH);
-  const token = `${API_TOKEN_PREFIX}${random}${checksum(random)}`;
-  return { token, prefix: token.slice(0, DISPLAY_PREFIX_LENGTH), secretHash: hashApiToken(token) };
+  return API_TOKENS.generate();
 }
 
 /** Checks prefix, length, charset and checksum; throws RAMPART_ERR_INVALID_TOKEN with a reason. */
 export function parseApiToken(value: unknown): ParsedApiToken {
-  if (typeof value !== "string") throw invalidToken("api token: not a string");
-  if (!value.startsWith(API_TOKEN_PREFIX)) throw invalidToken("api token: wrong prefix");
-  if (value.length !== API_TOKEN_LENGTH) throw invalidToken("api token: wrong length");
-  if (!SHAPE.test(value)) throw invalidToken("api token: wrong charset");
-  const random = value.slice(API_TOKEN_PREFIX.length, API_TOKEN_PREFIX.length + RANDOM_LENGTH);
-  if (value.slice(API_TOKEN_PREFIX.length + RANDOM_LENGTH) !== checksum(random)) throw invalidToken("api token: bad checksum");
-  return { token: value, prefix: value.slice(0, DISPLAY_PREFIX_LENGTH) };
+  return API_TOKENS.parse(value);
 }
 
 /**

@@ -21,7 +21,8 @@ const UserOut = T.Object({
   created_at: T.String(),
   updated_at: T.String(),
 });
-const RoleOut = T.Object({ name: T.String(), permissions: T.Array(T.String()), builtin: T.Boolean() });
+const RoleMfa = T.Union([T.Literal("required"), T.Null()], { description: '`"required"`: holders get no access token without a second factor.' });
+const RoleOut = T.Object({ name: T.String(), permissions: T.Array(T.String()), builtin: T.Boolean(), mfa: RoleMfa });
 const RoleName = T.String({ pattern: "^[a-z][a-z0-9_-]{0,63}$" });
 
 function callerPermissions(request: FastifyRequest): readonly Permission[] {
@@ -112,6 +113,7 @@ export function adminRoutes(identity: IdentityContext) {
         if (change.disabled === true) {
           await revokeAllSessions(identity, id);
           await repos.apiTokens.revokeAllForUser(id);
+          await repos.mfaChallenges.deleteForUser(id);
         }
         await audit(identity, request, { type: "admin.user.updated", subject: id, details: change });
         const updated = await repos.users.findById(id);
@@ -123,7 +125,7 @@ export function adminRoutes(identity: IdentityContext) {
     app.get(
       "/admin/roles",
       { config: { rampart: { permissions: ["roles:admin"] } }, schema: { tags: ["admin"], response: { 200: T.Array(RoleOut) } } },
-      async () => (await repos.roles.list()).map((r) => ({ name: r.name, permissions: r.permissions, builtin: r.builtin })),
+      async () => (await repos.roles.list()).map((r) => ({ name: r.name, permissions: r.permissions, builtin: r.builtin, mfa: r.mfa })),
     );
 
     app.put(
@@ -133,13 +135,20 @@ export function adminRoutes(identity: IdentityContext) {
         schema: {
           tags: ["admin"],
           params: T.Object({ name: RoleName }, { additionalProperties: false }),
-          body: T.Object({ permissions: T.Array(T.String({ minLength: 1, maxLength: 100 }), { maxItems: 200, uniqueItems: true }) }, { additionalProperties: false }),
+          body: T.Object(
+            {
+              permissions: T.Array(T.String({ minLength: 1, maxLength: 100 }), { maxItems: 200, uniqueItems: true }),
+              // Left out: unchanged (a permissions-only update never drops the requirement); null clears it.
+              mfa: T.Optional(RoleMfa),
+            },
+            { additionalProperties: false },
+          ),
           response: { 200: RoleOut },
         },
       },
       async (request) => {
         const { name } = request.params as { name: string };
-        const { permissions } = request.body as { permissions: string[] };
+        const { permissions, mfa } = request.body as { permissions: string[]; mfa?: "required" | null };
         const caller = callerPermissions(request);
         permissions.forEach((permission, index) => {
           try {
@@ -153,10 +162,10 @@ export function adminRoutes(identity: IdentityContext) {
         });
         assertHeld(caller, permissions, `role ${name}`);
         assertHeld(caller, (await roleTable()).get(name) ?? [], `role ${name}`);
-        const role = await repos.roles.upsert(name, permissions);
+        const role = await repos.roles.upsert(name, permissions, mfa);
         await identity.reloadRoles();
-        await audit(identity, request, { type: "admin.role.updated", subject: name, details: { permissions } });
-        return { name: role.name, permissions: role.permissions, builtin: role.builtin };
+        await audit(identity, request, { type: "admin.role.updated", subject: name, details: { permissions, ...(mfa !== undefined ? { mfa } : {}) } });
+        return { name: role.name, permissions: role.permissions, builtin: role.builtin, mfa: role.mfa };
       },
     );
 

@@ -11,6 +11,7 @@ import { invalidToken } from "../../identity/authenticator.ts";
 import { readCookies, sessionCookieNames } from "../../identity/credentials.ts";
 import { CSRF_HEADER } from "../../identity/csrf.ts";
 import { login } from "../../identity/login.ts";
+import { createSecondFactors } from "../../identity/mfa.ts";
 import {
   openSession,
   refreshSession,
@@ -18,9 +19,11 @@ import {
   revokeAllSessions,
   revokeSessions,
 } from "../../identity/sessions.ts";
-import type { Principal } from "../request-state.ts";
 import { NoContent } from "./schemas.ts";
+import { userPrincipal } from "./user-principal.ts";
+import { mfaRoutes } from "./mfa.ts";
 import { cookieNamesFor, cookieSession, sessionResponse } from "./session-response.ts";
+import { webauthnRoutes } from "./webauthn.ts";
 
 const Email = T.String({ minLength: 3, maxLength: 320, pattern: "^\\s*[^\\s@]+@[^\\s@]+\\s*$" });
 // Upper bound only: length rules are the password policy's job, and it names them clearly.
@@ -44,17 +47,19 @@ const ApiTokenOut = T.Object({
   last_used_at: T.Union([T.String(), T.Null()]),
 });
 
-function principalOf(request: FastifyRequest): Principal {
-  const principal = request.rampart.principal;
-  if (!principal) throw new RampartError("RAMPART_ERR_UNAUTHENTICATED");
-  return principal;
-}
+const principalOf = userPrincipal;
 
 export function authRoutes(identity: IdentityContext) {
   const { config, repos } = identity;
   const policy = { minLength: config.passwords.minLength, maxLength: config.passwords.maxLength };
+  const mfa = createSecondFactors(identity);
 
   return async function routes(app: FastifyInstance) {
+    // Second factors: their own file, mounted wherever the identity routes are.
+    await app.register(mfaRoutes(identity, mfa));
+    // Passkeys: their own file, mounted wherever the identity routes are.
+    await app.register(webauthnRoutes(identity));
+
     app.post(
       "/auth/register",
       {
@@ -79,13 +84,26 @@ export function authRoutes(identity: IdentityContext) {
           tags: ["identity"],
           body: Credentials,
           querystring: T.Object({ session: T.Optional(T.Literal("cookie")) }, { additionalProperties: false }),
+          description:
+            "A user with a second factor gets `{mfa_required: true, mfa_token, methods}` and no token: finish with `POST /auth/mfa/verify`.",
+          response: {
+            200: T.Union([
+              TokenPair,
+              CookieSessionOut,
+              T.Object({ mfa_required: T.Literal(true), mfa_token: T.String(), methods: T.Array(T.String()) }),
+            ]),
+          },
         },
       },
       async (request, reply) => {
         const { email, password } = request.body as { email: string; password: string };
         const user = await login(identity, request, email, password);
+        const cookie = (request.query as { session?: string }).session === "cookie";
+        // No token and no cookie before the second factor: the answer is only the mfa_token.
+        const challenge = await mfa.afterPassword(request, user, cookie);
+        if (challenge) return challenge;
         const session = await openSession(identity, user);
-        return sessionResponse(identity, request, reply, session, (request.query as { session?: string }).session === "cookie");
+        return sessionResponse(identity, request, reply, session, cookie);
       },
     );
 
@@ -158,12 +176,31 @@ export function authRoutes(identity: IdentityContext) {
       {
         schema: {
           tags: ["identity"],
-          response: { 200: T.Object({ id: T.String(), email: T.String(), roles: T.Array(T.String()), permissions: T.Array(T.String()) }) },
+          response: {
+            200: T.Object({
+              id: T.String(),
+              email: T.String(),
+              roles: T.Array(T.String()),
+              permissions: T.Array(T.String()),
+              passkeys: T.Integer({ minimum: 0, description: "How many passkeys the user has registered." }),
+              mfa: T.Object(
+                { totp: T.Boolean(), recovery_codes_remaining: T.Integer({ minimum: 0 }) },
+                { description: "The user's second factors: a confirmed TOTP, and how many unused recovery codes." },
+              ),
+            }),
+          },
         },
       },
       async (request) => {
         const principal = principalOf(request);
-        return { id: principal.userId, email: principal.email ?? "", roles: [...principal.roles], permissions: [...principal.permissions.list()] };
+        return {
+          id: principal.userId,
+          email: principal.email ?? "",
+          roles: [...principal.roles],
+          permissions: [...principal.permissions.list()],
+          passkeys: await repos.passkeys.countForUser(principal.userId),
+          mfa: await mfa.status(principal.userId),
+        };
       },
     );
 
@@ -185,6 +222,8 @@ export function authRoutes(identity: IdentityContext) {
         await login(identity, request, user.email, current_password);
         checkPassword(new_password, { ...policy, email: user.email });
         await repos.users.setPasswordHash(user.id, await identity.hasher.hash(new_password));
+        // A login half-done with the old password must not finish with a second factor.
+        await repos.mfaChallenges.deleteForUser(user.id);
         const revoked = await revokeAllSessions(identity, user.id, principal.sessionId);
         await audit(identity, request, { type: "password.changed", subject: user.id, details: { sessionsRevoked: revoked.length } });
         return reply.code(204).send();

@@ -7,6 +7,7 @@
 import { Type as T } from "@sinclair/typebox";
 import type { FastifyInstance, FastifyRequest } from "fastify";
 import { authorizeObject } from "../../core/authz/index.ts";
+import { userPrincipal } from "./user-principal.ts";
 import { RampartError } from "../../core/errors.ts";
 import type { Note, NotesRepository } from "../../store/index.ts";
 import { NoContent, Pagination } from "./schemas.ts";
@@ -83,7 +84,8 @@ export function notesRoutes(notes: NotesRepository) {
       },
       async (request, reply) => {
         const { title, body } = request.body as { title: string; body?: string };
-        const note = await notes.create({ ownerId: actor(request).id, title, body: body ?? "" });
+        // A service client may read or change others' notes with :any permissions, but owns none.
+        const note = await notes.create({ ownerId: userPrincipal(request).userId, title, body: body ?? "" });
         return reply.code(201).send(toOut(note));
       },
     );

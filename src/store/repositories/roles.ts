@@ -10,19 +10,24 @@ export interface Role {
   name: string;
   permissions: string[];
   builtin: boolean;
+  /** `"required"`: holders cannot get an access token without a second factor. */
+  mfa: RoleMfa;
   createdAt: Date;
   updatedAt: Date;
 }
+
+export type RoleMfa = "required" | null;
 
 export interface RolesRepository {
   /** By name. */
   list(): Promise<Role[]>;
   get(name: string): Promise<Role | undefined>;
   /**
-   * Creates the role or replaces its permissions (deduplicated, sorted). Built-in `user` may be changed;
+   * Creates the role or replaces its permissions (deduplicated, sorted) and, when `mfa` is given (null
+   * clears it), its second-factor requirement. Built-in `user` may be changed;
    * @throws `RAMPART_ERR_CONFLICT` for `admin`, whose `*` is what keeps the system administrable.
    */
-  upsert(name: string, permissions: readonly string[]): Promise<Role>;
+  upsert(name: string, permissions: readonly string[], mfa?: RoleMfa): Promise<Role>;
   /** Union of the permissions of the named roles; unknown names grant nothing. */
   permissionsOf(roleNames: readonly string[]): Promise<string[]>;
 }
@@ -43,7 +48,7 @@ export function createRolesRepository(db: Kysely<Database>, options: RepositoryO
 
     get,
 
-    async upsert(name, permissions) {
+    async upsert(name, permissions, mfa) {
       if (name === ADMIN_ROLE) {
         throw new RampartError("RAMPART_ERR_CONFLICT", { detail: "The built-in admin role cannot be changed" });
       }
@@ -56,11 +61,14 @@ export function createRolesRepository(db: Kysely<Database>, options: RepositoryO
           builtin: 0,
           created_at: now,
           updated_at: now,
+          mfa: mfa ?? null,
         })
         .onConflict((oc) =>
           oc.column("name").doUpdateSet((eb) => ({
             permissions: eb.ref("excluded.permissions"),
             updated_at: eb.ref("excluded.updated_at"),
+            // Left out: the requirement stays as it was (a permissions-only update never drops it).
+            ...(mfa === undefined ? {} : { mfa: eb.ref("excluded.mfa") }),
           })),
         )
         .execute();
@@ -86,6 +94,7 @@ function toRole(row: Selectable<RolesTable>): Role {
     name: row.name,
     permissions: parseStringList(row.permissions, `roles.permissions (${row.name})`),
     builtin: row.builtin === 1,
+    mfa: row.mfa === "required" ? "required" : null,
     createdAt: fromIso(row.created_at),
     updatedAt: fromIso(row.updated_at),
   };

@@ -160,7 +160,7 @@ describe("run-time roles: notes:read:any", () => {
   it("an admin creates role auditor and gives it to carol, who then reads alice's note and sees it listed", async () => {
     const put = await caller(server.app, admin)("PUT", "/admin/roles/auditor", { permissions: ["notes:read", "notes:read:any"] });
     assert.equal(put.statusCode, 200, put.body);
-    assert.deepEqual(put.json(), { name: "auditor", permissions: ["notes:read", "notes:read:any"], builtin: false });
+    assert.deepEqual(put.json(), { name: "auditor", permissions: ["notes:read", "notes:read:any"], builtin: false, mfa: null });
 
     const patched = await patchUser(carol.id, { roles: ["user", "auditor"] });
     assert.equal(patched.statusCode, 200, patched.body);

@@ -30,6 +30,12 @@ interface Document {
 
 const METHODS = ["get", "put", "post", "delete", "options", "head", "patch", "trace"];
 const PUBLIC = new Set(["GET /healthz", "GET /readyz", "POST /auth/register", "POST /auth/login", "POST /auth/refresh", "GET /.well-known/jwks.json"]);
+// The second step of a password login: public like the login (the mfa_token is its credential).
+PUBLIC.add("POST /auth/mfa/verify");
+// Passkey login: public like the password login it mirrors.
+for (const route of ["POST /auth/webauthn/login/options", "POST /auth/webauthn/login/verify"]) PUBLIC.add(route);
+// Public to the pipeline: the OAuth endpoints authenticate the client themselves (Basic or post).
+for (const route of ["POST /oauth/token", "POST /oauth/introspect", "POST /oauth/revoke", "GET /.well-known/oauth-authorization-server"]) PUBLIC.add(route);
 
 const ip = addresses(105);
 let server: AuthzServer;
@@ -187,7 +193,9 @@ describe("GET /openapi.json", () => {
       const keys = parameters.map((p) => `${p.in}:${p.name}`);
       assert.equal(new Set(keys).size, keys.length, `${name}: no duplicate parameters`);
       if (operation.requestBody) {
-        assert.ok(operation.requestBody.content?.["application/json"], `${name}: the body is application/json`);
+        // Only the OAuth endpoints take form bodies (RFC 6749 §4.4.2); everything else is JSON.
+        const type = path.startsWith("/oauth/") ? "application/x-www-form-urlencoded" : "application/json";
+        assert.ok(operation.requestBody.content?.[type], `${name}: the body is ${type}`);
       }
       if (operation.operationId) {
         assert.ok(!operationIds.has(operation.operationId), `${name}: operationId is unique`);

@@ -61,12 +61,20 @@ describe("the route table", () => {
       .sort();
     assert.deepEqual(publicRoutes, [
       "GET /.well-known/jwks.json",
+      "GET /.well-known/oauth-authorization-server",
       "GET /healthz",
       "GET /openapi.json",
       "GET /readyz",
       "POST /auth/login",
+      "POST /auth/mfa/verify",
       "POST /auth/refresh",
       "POST /auth/register",
+      "POST /auth/webauthn/login/options",
+      "POST /auth/webauthn/login/verify",
+      // The client authenticates in the handler (HTTP Basic or client_secret_post).
+      "POST /oauth/introspect",
+      "POST /oauth/revoke",
+      "POST /oauth/token",
     ]);
     for (const entry of entries.filter((e) => e.url.startsWith("/admin") || e.url.startsWith("/api"))) {
       assert.equal(entry.auth, "required", `${entry.method} ${entry.url}`);

@@ -219,7 +219,7 @@ describe("POST /auth/login", () => {
     const response = await me(t.app, access_token, IP);
     assert.equal(response.statusCode, 200, response.body);
     const body = response.json();
-    assert.deepEqual(Object.keys(body).sort(), ["email", "id", "permissions", "roles"]);
+    assert.deepEqual(Object.keys(body).sort(), ["email", "id", "mfa", "passkeys", "permissions", "roles"]);
     assert.equal(body.id, userId);
     assert.equal(body.email, "login@example.com");
     assert.deepEqual(body.roles, ["user"]);
