@@ -20,5 +20,7 @@ export { type ParsedOptions, RampartOptionsError, type RampartOptions, type Ramp
 export type { CredentialKind, Principal, RequestState, RouteLimit, RouteSecurity } from "./http/request-state.ts";
 export { RouteDeclarationError } from "./http/route-security.ts";
 export { type ErrorCode, RampartError } from "./core/errors.ts";
+export { rampartFrameworkErrors } from "./http/framework-errors.ts";
+export { rampartServerOptions } from "./http/server-limits.ts";
 export { authorizeObject, can, type OwnedResource, type PermissionSet } from "./core/authz/index.ts";
 export type { VerifyOptions } from "./verify/layer.ts";

@@ -52,9 +52,19 @@ export function loadConfig(options: { env?: Env; overrides?: Record<string, unkn
 
 /** Applies defaults and checks the schema; throws ConfigError naming every bad key. */
 export function validateConfig(input: unknown, envByPointer = new Map<string, string>()): ConfigInput {
-  const withDefaults = Value.Default(ConfigSchema, structuredClone(input));
+  let withDefaults: unknown;
+  let defaulted = true;
+  try {
+    withDefaults = Value.Default(ConfigSchema, structuredClone(input));
+  } catch {
+    // TypeBox cannot apply defaults to some malformed values (`{"trustedProxies": {"length": ":"}}`
+    // throws RangeError): report the input's own errors instead, minus the absent keys defaults fill.
+    withDefaults = structuredClone(input);
+    defaulted = false;
+  }
   const issues: ConfigIssue[] = [];
   for (const error of Value.Errors(ConfigSchema, withDefaults)) {
+    if (!defaulted && error.value === undefined) continue;
     const pointer = error.path || "/";
     const envName = [...envByPointer].find(([p]) => pointer === p || pointer.startsWith(`${p}/`))?.[1];
     issues.push({
@@ -62,6 +72,7 @@ export function validateConfig(input: unknown, envByPointer = new Map<string, st
       message: describe(error.message, error.value, error.schema),
     });
   }
+  if (issues.length === 0 && !defaulted) issues.push({ key: "/", message: "malformed configuration: defaults cannot be applied" });
   if (issues.length > 0) throw new ConfigError(dedupe(issues));
   return withDefaults as ConfigInput;
 }
@@ -96,9 +107,12 @@ function setPath(target: Record<string, unknown>, path: readonly string[], value
 
 function deepMerge(target: Record<string, unknown>, source: Record<string, unknown>) {
   for (const [key, value] of Object.entries(source)) {
-    const existing = target[key];
+    // Only own properties are merged into: `target["__proto__"]` is Object.prototype, and merging an
+    // override's own `__proto__` key (JSON.parse makes one) into it would pollute every object in the
+    // process. Defined as a plain own key instead, the schema then refuses it as an unknown key.
+    const existing = Object.hasOwn(target, key) ? target[key] : undefined;
     if (isPlainObject(value) && isPlainObject(existing)) deepMerge(existing, value);
-    else target[key] = structuredClone(value);
+    else Object.defineProperty(target, key, { value: structuredClone(value), enumerable: true, writable: true, configurable: true });
   }
 }
 

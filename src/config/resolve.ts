@@ -43,6 +43,11 @@ export function resolveConfig(input: ConfigInput): ResolvedConfig {
     issues.push({ key: `/allowedHosts/${error.index}`, message: error.message });
   }
 
+  // Node refuses a header timeout longer than the request timeout (it could never fire).
+  if (input.timeouts.headersSeconds > input.timeouts.requestSeconds) {
+    issues.push({ key: "/timeouts/headersSeconds", message: `must be at most timeouts.requestSeconds (${input.timeouts.requestSeconds})` });
+  }
+
   input.cors.origins.forEach((origin, index) => {
     if (origin === "*") {
       if (input.cors.credentials) {

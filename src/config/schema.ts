@@ -86,8 +86,27 @@ export const ConfigSchema = T.Object(
         bodyBytes: T.Integer({ minimum: 1, default: 1048576, description: "Largest request body accepted (413 above)." }),
         headerBytes: T.Integer({ minimum: 1024, default: 16384, description: "Largest request header block accepted (431 above)." }),
         paramLength: T.Integer({ minimum: 1, default: 200, description: "Longest path parameter accepted." }),
+        connectionsPerAddress: T.Integer({
+          minimum: 0,
+          default: 64,
+          description:
+            "Most open connections from one client address; a further connection is closed at once (slowloris, socket exhaustion). Trusted proxies (`trustedProxies`) are exempt: every client behind one shares its address. 0 = no cap.",
+        }),
       },
-      { ...closed, default: {}, title: "Request limits", description: "Size bounds checked before a request is parsed." },
+      { ...closed, default: {}, title: "Request limits", description: "Size bounds checked before a request is parsed, and the per-address connection cap." },
+    ),
+    timeouts: T.Object(
+      {
+        headersSeconds: Seconds("Longest time a client may take to send the request line and headers; then 408 and the connection is closed. At most `requestSeconds`.", 10),
+        requestSeconds: Seconds("Longest time a client may take to send a whole request, body included (a body trickled byte by byte is cut off here); then 408 and the connection is closed.", 30),
+        keepAliveSeconds: Seconds("How long an idle keep-alive connection is kept open after a response.", 5),
+      },
+      {
+        ...closed,
+        default: {},
+        title: "Slow-client timeouts",
+        description: "Bounds on how long one connection may hold the server while sending (slowloris) or idling. Checked every second.",
+      },
     ),
     tokens: T.Object(
       {

@@ -31,6 +31,7 @@ export const ERRORS = {
   RAMPART_ERR_NOT_FOUND: { status: 404, title: "Not found" },
   RAMPART_ERR_METHOD_NOT_ALLOWED: { status: 405, title: "Method not allowed" },
   RAMPART_ERR_NOT_ACCEPTABLE: { status: 406, title: "Not acceptable" },
+  RAMPART_ERR_REQUEST_TIMEOUT: { status: 408, title: "Request timeout" },
   RAMPART_ERR_CONFLICT: { status: 409, title: "Conflict" },
   RAMPART_ERR_BODY_TOO_LARGE: { status: 413, title: "Request body too large" },
   RAMPART_ERR_UNSUPPORTED_MEDIA_TYPE: { status: 415, title: "Unsupported media type" },

@@ -9,8 +9,10 @@ import Fastify, { LogController, type FastifyInstance } from "fastify";
 import type { Logger } from "pino";
 import type { ResolvedConfig } from "../config/resolve.ts";
 import { createClientErrorHandler } from "./client-errors.ts";
+import { rampartFrameworkErrors } from "./framework-errors.ts";
 import { lazyChildLoggerFactory } from "./logger.ts";
 import { type ProtectOptions, protectPlugin } from "./protect.ts";
+import { serverTimeoutOptions } from "./server-limits.ts";
 import { createRequestIdGenerator } from "./stages/transport.ts";
 
 export { HTTP_METHODS, sendError } from "./protect.ts";
@@ -29,11 +31,15 @@ export interface AppOptions extends Omit<ProtectOptions, "isClosing" | "openApi"
 export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   const { config, logger } = options;
   const tls = config.https.tls;
+  // Slow clients (slowloris): header, whole-request and keep-alive bounds (server-limits.ts).
+  const timeouts = serverTimeoutOptions(config.timeouts);
   const app = Fastify({
     loggerInstance: logger,
     ...(tls
-      ? { https: { cert: tls.cert, key: tls.key, minVersion: "TLSv1.2" as const, maxHeaderSize: config.limits.headerBytes } }
-      : { http: { maxHeaderSize: config.limits.headerBytes } }),
+      ? { https: { cert: tls.cert, key: tls.key, minVersion: "TLSv1.2" as const, maxHeaderSize: config.limits.headerBytes, ...timeouts.serverOptions } }
+      : { http: { maxHeaderSize: config.limits.headerBytes, ...timeouts.serverOptions } }),
+    requestTimeout: timeouts.requestTimeout,
+    keepAliveTimeout: timeouts.keepAliveTimeout,
     genReqId: createRequestIdGenerator(config.proxies),
     childLoggerFactory: lazyChildLoggerFactory as never,
     // One access-log line per request, written when the response is done (see onResponse below),
@@ -45,7 +51,9 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     return503OnClosing: false,
     trustProxy: false,
     exposeHeadRoutes: true,
-    clientErrorHandler: createClientErrorHandler(logger),
+    clientErrorHandler: createClientErrorHandler(logger, config.https.hsts),
+    // Errors raised before routing (FST_ERR_BAD_URL…): problem+json with the security headers.
+    frameworkErrors: rampartFrameworkErrors,
     routerOptions: { ignoreTrailingSlash: false, caseSensitive: true, maxParamLength: config.limits.paramLength },
     ...(options.rewriteUrl ? { rewriteUrl: options.rewriteUrl } : {}),
   }) as unknown as FastifyInstance;

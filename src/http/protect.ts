@@ -13,6 +13,8 @@ import type { RoleTable } from "../core/authz/index.ts";
 import { RampartError } from "../core/errors.ts";
 import { PROBLEM_CONTENT_TYPE, toProblem } from "../core/problems.ts";
 import { logRequestError, parseJsonBody, toRampartError } from "./errors.ts";
+import { createFrameworkErrorResponder, hasFrameworkErrorsOption, installFrameworkErrors } from "./framework-errors.ts";
+import { capConnectionsPerAddress } from "./server-limits.ts";
 import { DOCS_PREFIX, registerOpenApi } from "./openapi.ts";
 import { installPipeline, type Stage, type StageName } from "./pipeline.ts";
 import { createRouteRegistry, type RouteEntry } from "./route-security.ts";
@@ -63,6 +65,15 @@ async function protect(app: FastifyInstance, options: ProtectOptions): Promise<v
   app.addContentTypeParser("application/json", { parseAs: "string", bodyLimit: config.limits.bodyBytes }, parseJsonBody);
 
   app.setErrorHandler((error, request, reply) => sendError(toRampartError(error), request, reply));
+  // Errors before routing (a path that does not decode…) reach no hook: only the `frameworkErrors`
+  // constructor option sees them (framework-errors.ts). buildApp passes it; an application must.
+  installFrameworkErrors(app, createFrameworkErrorResponder(config, options.isClosing));
+  if (hasFrameworkErrorsOption(app) === false) {
+    app.log.warn(
+      { code: "RAMPART_WARN_FRAMEWORK_ERRORS" },
+      "Fastify was built without frameworkErrors: a request whose path does not decode (/%ff) gets Fastify's own JSON error without X-Request-Id or security headers. Pass Fastify({ frameworkErrors: rampartFrameworkErrors }) (import { rampartFrameworkErrors } from \"rampart\").",
+    );
+  }
   app.setNotFoundHandler((request, reply) => sendNotFound(app, request, reply));
   // @fastify/cors answers preflights on its own OPTIONS * route; a preflight carries no credentials.
   app.addHook("onRoute", (route) => {
@@ -76,6 +87,19 @@ async function protect(app: FastifyInstance, options: ProtectOptions): Promise<v
       route.config = { ...route.config, rampart: { auth: "public", produces: ["*/*"] } };
     }
   });
+  // The per-address connection cap needs only the server's `connection` event, so it applies to the
+  // library's instances too. The slow-client timeouts are constructor options (server-limits.ts):
+  // Fastify's default requestTimeout 0 means "none", so say so when the application kept it.
+  capConnectionsPerAddress(app.server, config.limits.connectionsPerAddress, config.proxies, (address) =>
+    app.log.warn({ code: "RAMPART_CONNECTION_CAP", address, max: config.limits.connectionsPerAddress }, "connection refused: too many open connections from one address"),
+  );
+  if (app.server.requestTimeout === 0) {
+    app.log.warn(
+      { code: "RAMPART_WARN_SERVER_TIMEOUTS" },
+      "Fastify was built with requestTimeout 0: a client that trickles its request keeps its connection for ever. Pass Fastify({ ...rampartServerOptions() }) (import { rampartServerOptions } from \"rampart\").",
+    );
+  }
+
   const registry = createRouteRegistry({ knownPermissions: options.knownPermissions, roles: options.roles });
   app.addHook("onRoute", registry.onRoute);
   app.decorate("rampartRoutes", registry.table);

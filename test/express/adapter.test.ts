@@ -272,7 +272,10 @@ describe("rampart/express", () => {
     const body = await problem(refused, 403);
     assert.equal(body.type, "https://rampart.dev/problems/csrf");
     assert.equal(calls.notes, before);
-    const accepted = await fetch(`${t.url}/api/notes`, json({ text: "x" }, { cookie: cookies, "x-csrf-token": csrf }));
+    // Without Origin, Referer or Sec-Fetch-Site (what Node's fetch sends) it is refused even with the token.
+    assert.equal((await fetch(`${t.url}/api/notes`, json({ text: "x" }, { cookie: cookies, "x-csrf-token": csrf }))).status, 403);
+    assert.equal(calls.notes, before);
+    const accepted = await fetch(`${t.url}/api/notes`, json({ text: "x" }, { cookie: cookies, "x-csrf-token": csrf, origin: new URL(t.url).origin }));
     assert.equal(accepted.status, 201);
     assert.deepEqual(await accepted.json(), { received: { text: "x" } });
   });

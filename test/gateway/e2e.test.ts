@@ -251,10 +251,15 @@ for (const kind of ["flask", "django"] as const) {
         "/api/orders/%2",
         "/api/orders/%252e%252e/admin/",
         "/api/orders/%c0%ae%c0%ae/admin/",
+        "/api/orders/%ff%fe",
+        "/api/orders/%c0%ae",
       ];
       for (const target of tricks) {
         const response = await rawRequest(gateway.port, `GET ${target} HTTP/1.1\r\nHost: 127.0.0.1:${gateway.port}\r\nAuthorization: Bearer ${manager.token}\r\nConnection: close`);
         assert.equal(response.status, 400, `${target} → ${response.status}`);
+        assert.match(response.headers["content-type"] ?? "", /^application\/problem\+json/, target);
+        assert.equal(response.headers["x-content-type-options"], "nosniff", target);
+        assert.ok(response.headers["x-request-id"], target);
       }
       const absolute = await rawRequest(gateway.port, `GET http://evil.test/api/orders HTTP/1.1\r\nHost: 127.0.0.1:${gateway.port}\r\nAuthorization: Bearer ${manager.token}\r\nConnection: close`);
       assert.equal(absolute.status, 400, "absolute-form target");

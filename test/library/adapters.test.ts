@@ -312,7 +312,10 @@ for (const adapter of [fastifyAdapter, expressAdapter]) {
       const before = calls.notes;
       await problem(await fetch(`${app.url}/api/notes`, json({ text: "x" }, { cookie })), 403, "csrf");
       assert.equal(calls.notes, before);
-      const accepted = await fetch(`${app.url}/api/notes`, json({ text: "x" }, { cookie, "x-csrf-token": csrf }));
+      // The token alone is not enough: with no Origin, Referer or Sec-Fetch-Site (Node's fetch sends none) → 403.
+      await problem(await fetch(`${app.url}/api/notes`, json({ text: "x" }, { cookie, "x-csrf-token": csrf })), 403, "csrf");
+      assert.equal(calls.notes, before);
+      const accepted = await fetch(`${app.url}/api/notes`, json({ text: "x" }, { cookie, "x-csrf-token": csrf, origin: new URL(app.url).origin }));
       assert.equal(accepted.status, 201);
       assert.deepEqual(await accepted.json(), { received: { text: "x" } });
     });

@@ -62,7 +62,7 @@ export interface AccessTokenVerifierOptions {
   keyRing: Pick<KeyRing, "get">;
   issuer: string;
   audience: string | readonly string[];
-  /** Seconds of skew allowed on `exp`/`nbf`. Default 5. */
+  /** Seconds of skew allowed on `exp`/`nbf`/`iat` (a token issued further in the future is refused). Default 5. */
   clockTolerance?: number;
   /** Longer inputs are refused before decoding. Default 4096. */
   maxLength?: number;
@@ -214,6 +214,10 @@ export function createAccessTokenVerifier(options: AccessTokenVerifierOptions): 
         if (reason === undefined) throw error;
         throw invalidToken(reason, error);
       }
+      // jose checks exp and nbf, and that iat is a number, but not that iat lies in the past: a token
+      // "issued" ahead of time (a stolen key used to mint tokens that outlive a rotation or revocation,
+      // or an issuer with a broken clock) is refused beyond the same tolerance as exp/nbf.
+      if ((payload.iat as number) > now / 1000 + clockTolerance) throw invalidToken("issued in the future");
       const claims = toClaims(payload);
       cache.set(token as string, claims, claims.exp * 1000, clock());
       return claims;

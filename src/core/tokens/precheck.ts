@@ -1,10 +1,12 @@
 /**
  * Structural checks on a compact JWS before any cryptography: cheap, explicit, each failure named.
+ * Header and payload must be JSON objects without a repeated member name (strict-json.ts).
  * They pick the verification key from our ring by `kid` and refuse any header that would let the token
  * choose its own algorithm or key (RFC 8725 §2.1, §3.1).
  */
 import { invalidToken } from "./invalid-token.ts";
 import type { KeyRing, RingKey } from "./key-ring.ts";
+import { parseStrictJson } from "./strict-json.ts";
 
 // Three non-empty base64url segments. An empty signature (an unsecured `alg: none` JWS) fails here.
 const COMPACT_JWS = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/;
@@ -22,15 +24,20 @@ export interface PrecheckOptions {
   readonly maxLength: number;
 }
 
-function readHeader(token: string): Record<string, unknown> {
-  let header: unknown;
+/** A segment's JSON object, refused when it is not JSON, not an object, or repeats a member name. */
+function readSegment(segment: string, name: "header" | "payload"): Record<string, unknown> {
+  let parsed: ReturnType<typeof parseStrictJson>;
   try {
-    header = JSON.parse(Buffer.from(token.slice(0, token.indexOf(".")), "base64url").toString("utf8"));
+    parsed = parseStrictJson(Buffer.from(segment, "base64url").toString("utf8"));
   } catch (error) {
-    throw invalidToken("header is not JSON", error);
+    throw invalidToken(`${name} is not JSON`, error);
   }
-  if (typeof header !== "object" || header === null || Array.isArray(header)) throw invalidToken("header is not an object");
-  return header as Record<string, unknown>;
+  // RFC 7515 §4 / RFC 8725 §3.2: two `alg`, two `sub`… would let two parsers read two different tokens.
+  // The member name stays out of the reason: it is attacker text and the reason goes to the log.
+  if (!parsed.ok) throw invalidToken(`duplicate member in ${name}`);
+  const value = parsed.value;
+  if (typeof value !== "object" || value === null || Array.isArray(value)) throw invalidToken(`${name} is not an object`);
+  return value as Record<string, unknown>;
 }
 
 /** Returns the ring key the token must verify with; throws INVALID_TOKEN otherwise. */
@@ -41,7 +48,10 @@ export function precheckAccessToken(token: unknown, nowSeconds: number, options:
     const parts = token.split(".", 6).length;
     throw invalidToken(parts === 5 ? "JWE, not a JWS" : "not a compact JWS");
   }
-  const header = readHeader(token);
+  const [headerSegment, payloadSegment] = token.split(".") as [string, string, string];
+  const header = readSegment(headerSegment, "header");
+  // The payload is read here only for its member names; jose parses and checks the claims after the signature.
+  readSegment(payloadSegment, "payload");
   for (const name of KEY_SOURCE_HEADERS) {
     if (header[name] !== undefined) throw invalidToken(`forbidden header "${name}"`);
   }

@@ -19,6 +19,7 @@ import {
   revokeAllSessions,
   revokeSessions,
 } from "../../identity/sessions.ts";
+import { allowedOriginSet, assertRequestProvenance } from "../stages/csrf.ts";
 import { NoContent } from "./schemas.ts";
 import { userPrincipal } from "./user-principal.ts";
 import { mfaRoutes } from "./mfa.ts";
@@ -53,6 +54,7 @@ export function authRoutes(identity: IdentityContext) {
   const { config, repos } = identity;
   const policy = { minLength: config.passwords.minLength, maxLength: config.passwords.maxLength };
   const mfa = createSecondFactors(identity);
+  const allowedOrigins = allowedOriginSet(config.cors.origins);
 
   return async function routes(app: FastifyInstance) {
     // Second factors: their own file, mounted wherever the identity routes are.
@@ -130,7 +132,9 @@ export function authRoutes(identity: IdentityContext) {
         }
         const fromCookie = readCookies(request)[cookieNames(request).refresh];
         if (!fromCookie) throw invalidToken("no refresh token", "Send refresh_token in the body, or the refresh cookie of a browser session.");
-        // A cookie arrives on its own, so this path needs the page's CSRF token for the same session.
+        // A cookie arrives on its own, so this path needs what the CSRF stage asks of any cookie-carrying
+        // unsafe request: an allowed provenance and the page's CSRF token for the same session.
+        assertRequestProvenance(request, allowedOrigins);
         const record = await repos.refreshTokens.findByHash(hashRefreshToken(fromCookie));
         const csrf = request.headers[CSRF_HEADER];
         if (!record || !identity.csrf.verify(record.familyId, typeof csrf === "string" ? csrf : undefined)) {

@@ -56,15 +56,25 @@ export function hstsValue(hsts: ResolvedConfig["https"]["hsts"]): string | undef
   return value;
 }
 
-export function createHeadersStage(config: ResolvedConfig) {
+/**
+ * The security header set for a request's scheme, computed once. Also used by the transport stage,
+ * which refuses some requests (406, a disallowed Host, plain HTTP, draining) before this stage runs:
+ * CONTRACT.md wants the headers on every response, refusals included.
+ */
+export function createSecurityHeaders(config: ResolvedConfig): (scheme: "http" | "https") => HeaderSet {
   // Credentials and personal data travel on almost every response of this API; never let a shared
   // cache keep one.
   const plain: HeaderSet = Object.freeze({ ...captureHelmetHeaders(), "cache-control": "no-store" });
   const hsts = hstsValue(config.https.hsts);
   const secure: HeaderSet = Object.freeze(hsts ? { ...plain, "strict-transport-security": hsts } : plain);
+  return (scheme) => (scheme === "https" ? secure : plain);
+}
+
+export function createHeadersStage(config: ResolvedConfig) {
+  const headersFor = createSecurityHeaders(config);
 
   return function headers(request: PipelineRequest, reply: PipelineReply): boolean {
-    reply.headers(request.rampart.client.scheme === "https" ? secure : plain);
+    reply.headers(headersFor(request.rampart.client.scheme));
     return true;
   };
 }

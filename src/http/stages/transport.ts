@@ -11,6 +11,7 @@ import { type ClientInfo, createClientResolver, normaliseAddress, type TrustedPr
 import { RampartError } from "../../core/errors.ts";
 import type { HostMatcher } from "../../core/hosts.ts";
 import { assertAcceptable } from "../negotiation.ts";
+import { createSecurityHeaders } from "./headers.ts";
 import type { ResolvedConfig } from "../../config/resolve.ts";
 
 const SOCKET_CLIENT = Symbol("rampart.client");
@@ -38,6 +39,7 @@ export function createTransportStage(config: ResolvedConfig, isClosing: () => bo
   const direct = config.proxies.size === 0;
   const redirect = config.https.redirect;
   const hosts = config.hosts;
+  const securityHeaders = createSecurityHeaders(config);
 
   return function transport(request: PipelineRequest, reply: PipelineReply): boolean {
     const raw = request.raw;
@@ -56,6 +58,17 @@ export function createTransportStage(config: ResolvedConfig, isClosing: () => bo
     }
     request.rampart = { client, principal: undefined };
     reply.header("x-request-id", request.id);
+    try {
+      return admit(request, reply, client);
+    } catch (error) {
+      // Refused before stage 2 (headers) ran: the refusal still carries nosniff, CSP, no-store…
+      reply.headers(securityHeaders(client.scheme));
+      throw error;
+    }
+  };
+
+  function admit(request: PipelineRequest, reply: PipelineReply, client: ClientInfo): boolean {
+    const raw = request.raw;
     if (isClosing()) {
       // Draining for shutdown: in-flight requests finish, new ones on kept-alive sockets go elsewhere.
       throw new RampartError("RAMPART_ERR_SHUTTING_DOWN", { headers: { connection: "close", "retry-after": "1" } });
@@ -68,13 +81,14 @@ export function createTransportStage(config: ResolvedConfig, isClosing: () => bo
 
     const host = request.headers.host;
     if (redirect && (request.method === "GET" || request.method === "HEAD") && host && isValidHost(host) && hosts.allows(host)) {
+      reply.headers(securityHeaders(client.scheme));
       reply.redirect(`https://${host}${raw.url ?? "/"}`, 308);
       return false;
     }
     throw new RampartError("RAMPART_ERR_HTTPS_REQUIRED", {
       detail: "This API is served over HTTPS only; the request was not sent. Retry over https:// (and rotate any credential sent in the clear).",
     });
-  };
+  }
 }
 
 /**

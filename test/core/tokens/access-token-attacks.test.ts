@@ -3,7 +3,7 @@
  * with the reason naming the check that caught it.
  */
 import assert from "node:assert/strict";
-import { createPublicKey, generateKeyPairSync } from "node:crypto";
+import { createPublicKey, generateKeyPairSync, KeyObject, sign } from "node:crypto";
 import { describe, it } from "node:test";
 import { SignJWT } from "jose";
 import { createAccessTokenIssuer, createAccessTokenVerifier } from "../../../src/core/tokens/access-token.ts";
@@ -96,6 +96,49 @@ describe("access-token attacks", () => {
   it("nbf in the future", async () => {
     const { verifier, signed } = await setup();
     await rejectsWith(verifier.verify(await signed(claimsAt(now, { nbf: now + 60 }))), "not yet valid");
+  });
+
+  it("iat in the future beyond the clock tolerance (a token minted ahead to outlive a revocation or key rotation)", async () => {
+    const { verifier, signed } = await setup();
+    await rejectsWith(verifier.verify(await signed(claimsAt(now + 6, { nbf: now }))), "issued in the future");
+    await rejectsWith(verifier.verify(await signed(claimsAt(now + 86_400, { nbf: now, exp: now + 86_400 + 600 }))), "issued in the future");
+    // Within the tolerance (5 s by default) a slightly fast issuer clock is accepted.
+    assert.ok(await verifier.verify(await signed(claimsAt(now + 5, { nbf: now, jti: "j2" }))));
+  });
+
+  it("iat that is not a number", async () => {
+    const { verifier, signed } = await setup();
+    await rejectsWith(verifier.verify(await signed(claimsAt(now, { iat: "0" }))), "iat mismatch");
+  });
+
+  describe("duplicate member names (RFC 7515 §4, RFC 8725 §3.2: never guess which one wins)", () => {
+    const payload = (extra = "") => {
+      const c = claimsAt(now);
+      return `{"iss":"${c.iss}","aud":"${c.aud}","sub":"user-1","iat":${now},"exp":${now + 600},"jti":"j1","client_id":"rampart","roles":["user"]${extra}}`;
+    };
+
+    for (const [name, header, extra] of [
+      ["two sub in the payload (the second names an admin)", null, `,"sub":"admin"`],
+      ["two roles in the payload", null, `,"roles":["admin"]`],
+      ["a duplicate spelled with an escape (\\u0073ub)", null, `,"\\u0073ub":"admin"`],
+      ["a duplicate inside a nested object", null, `,"cnf":{"jkt":"a","jkt":"b"}`],
+      ["a duplicate inside an object in an array", null, `,"x":[{"a":1},{"b":1,"b":2}]`],
+      ["two alg in the header", `,"alg":"none"`, ""],
+      ["two kid in the header", `,"kid":"other"`, ""],
+      ["two typ in the header", `,"typ":"JWT"`, ""],
+    ] as const) {
+      it(name, async () => {
+        const { ring, record, verifier } = await setup();
+        const headerJson = `{"alg":"EdDSA","kid":"${record.kid}","typ":"at+jwt"${header ?? ""}}`;
+        const good = `${b64url(`{"alg":"EdDSA","kid":"${record.kid}","typ":"at+jwt"}`)}.${b64url(payload())}`;
+        const signWith = KeyObject.from(ring.active.signingKey);
+        const sig = (input: string) => sign(null, Buffer.from(input), signWith).toString("base64url");
+        // The same construction without the duplicate verifies: only the duplicate makes the token invalid.
+        assert.equal((await verifier.verify(`${good}.${sig(good)}`)).sub, "user-1");
+        const input = `${b64url(headerJson)}.${b64url(payload(extra))}`;
+        await rejectsWith(verifier.verify(`${input}.${sig(input)}`), header === null ? "duplicate member in payload" : "duplicate member in header");
+      });
+    }
   });
 
   it("a required claim missing", async () => {

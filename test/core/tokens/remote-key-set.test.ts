@@ -80,6 +80,16 @@ describe("remote key set", () => {
     assert.equal(served.fetches(), 2);
   });
 
+  it("the remote verifier applies the local rules: iat in the future beyond the tolerance is refused", async () => {
+    const now = 1_000_000_000_000;
+    const pair = await keyPair("k1");
+    const keys = createRemoteKeySet({ url: "https://issuer.test/jwks", fetch: servedBy(() => ({ keys: [pair.jwk] })).fetchFn, clock: () => now });
+    const verifier = createRemoteAccessTokenVerifier({ keys, issuer: "rampart", audience: "rampart-api", clock: () => now });
+    await keys.ready();
+    await assert.rejects(verifier.verify(await token(pair.privateKey, "k1", now + 3_600_000)), { code: "RAMPART_ERR_INVALID_TOKEN", reason: "issued in the future" });
+    assert.equal((await verifier.verify(await token(pair.privateKey, "k1", now + 5_000))).sub, "u1");
+  });
+
   it("a JWKS that cannot be had rejects ready(), and refuses nothing silently: tokens fail as unknown kid", async () => {
     const keys = createRemoteKeySet({
       url: "https://issuer.test/jwks",

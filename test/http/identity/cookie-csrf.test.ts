@@ -119,6 +119,31 @@ describe("cookie sessions over plain HTTP (development)", () => {
     assert.equal(await tokenCount(), before);
   });
 
+  it("POST/DELETE with a valid CSRF token but no Origin, Referer or Sec-Fetch-Site: 403 and nothing done (OWASP)", async () => {
+    // A request stripped of every provenance header (an old plugin, a proxy that drops them, a
+    // `Referrer-Policy: no-referrer` page in a browser without Fetch Metadata) cannot be shown to come
+    // from us: with the token alone, a leaked token would be enough. Refused, fail closed.
+    const before = await tokenCount();
+    const response = await cookieRequest("POST", "/auth/tokens", { "x-csrf-token": csrf }, { name: "x", scopes: ["notes:read"] });
+    assertProblem(response, 403);
+    assert.equal(await tokenCount(), before);
+    const created = await cookieRequest("POST", "/auth/tokens", { origin: `http://${HOST}`, "x-csrf-token": csrf }, { name: "to-delete", scopes: ["notes:read"] });
+    assert.equal(created.statusCode, 201, created.body);
+    assertProblem(await cookieRequest("DELETE", `/auth/tokens/${created.json().id}`, { "x-csrf-token": csrf }), 403);
+    assert.equal(await tokenCount(), before + 1, "the refused DELETE removed nothing");
+  });
+
+  it("only a Referer: its origin is checked like Origin", async () => {
+    const before = await tokenCount();
+    for (const referer of ["https://evil.test/page", `http://${HOST}.evil.test/`, `https://${HOST}/page`, "not a url", "null"]) {
+      const response = await cookieRequest("POST", "/auth/tokens", { referer, "x-csrf-token": csrf }, { name: "x", scopes: ["notes:read"] });
+      assertProblem(response, 403, referer);
+    }
+    assert.equal(await tokenCount(), before);
+    const same = await cookieRequest("POST", "/auth/tokens", { referer: `http://${HOST}/app/settings?tab=tokens`, "x-csrf-token": csrf }, { name: "via-referer", scopes: ["notes:read"] });
+    assert.equal(same.statusCode, 201, same.body);
+  });
+
   it("POST with a CSRF token that is forged, or issued to another session: 403", async () => {
     const other = await t.app.inject({
       method: "POST",
@@ -347,9 +372,18 @@ describe("browser sessions renew through the refresh cookie", () => {
     const login = await cookieLogin();
     const refreshCookie = `rampart_refresh=${encodeURIComponent(cookieNamed(login, "rampart_refresh")!.value)}`;
     const post = (headers: Record<string, string>) =>
-      t.app.inject({ method: "POST", url: "/auth/refresh", remoteAddress: "10.15.0.9", headers: { host: HOST, cookie: refreshCookie, ...headers } });
+      t.app.inject({ method: "POST", url: "/auth/refresh", remoteAddress: "10.15.0.9", headers: { host: HOST, origin: `http://${HOST}`, cookie: refreshCookie, ...headers } });
     // A cross-site form or script cannot read the CSRF token, so it cannot renew the session.
     assertProblem(await post({}), 403);
+    // Nor can a request from another origin, or one stripped of every provenance header, even with the token.
+    assertProblem(await post({ origin: "https://evil.example", "x-csrf-token": login.json().csrf_token }), 403);
+    const stripped = await t.app.inject({
+      method: "POST",
+      url: "/auth/refresh",
+      remoteAddress: "10.15.0.9",
+      headers: { host: HOST, cookie: refreshCookie, "x-csrf-token": login.json().csrf_token },
+    });
+    assertProblem(stripped, 403);
     assertProblem(await post({ "x-csrf-token": "forged.token" }), 403);
     const renewed = await post({ "x-csrf-token": login.json().csrf_token });
     assert.equal(renewed.statusCode, 200, renewed.body);
