@@ -1,9 +1,10 @@
 // A Fastify API protected by Rampart: its own routes, each declaring who may call it, plus Rampart's
 // identity routes (register, login, tokens, admin) at /auth/… and /admin/….
 import Fastify from "fastify";
-import rampart from "rampart";
+import rampart, { rampartServerOptions } from "rampart";
 
-const app = Fastify();
+// Slow-client timeouts and problem+json for paths Fastify's router refuses: constructor options a plugin cannot set.
+const app = Fastify({ ...rampartServerOptions() });
 await app.register(rampart, {
   dataDir: process.env.RAMPART_DATA_DIR ?? "./data",
   roles: {

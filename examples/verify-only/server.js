@@ -1,10 +1,10 @@
 // A second service that trusts the access tokens of a Rampart server (the issuer) and has no users or
 // database of its own: keys from the issuer's JWKS; with REDIS_URL, the issuer's revocations too.
 import Fastify from "fastify";
-import rampart from "rampart";
+import rampart, { rampartServerOptions } from "rampart";
 
 const issuer = process.env.ISSUER_URL ?? "http://127.0.0.1:3000";
-const app = Fastify();
+const app = Fastify({ ...rampartServerOptions() });
 await app.register(rampart, {
   verify: {
     jwks: `${issuer}/.well-known/jwks.json`,

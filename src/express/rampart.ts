@@ -94,6 +94,10 @@ export async function createRampart(options: ExpressRampartOptions): Promise<Exp
   const { config } = parsed;
   assertDeployable(config, adapter.nativeTls);
   const logger = adapter.logger ?? createLogger(config);
+  // Express: `logging` applies (the adapter's own logger); listening, shutdown and TLS stay the app's.
+  for (const { key, message } of parsed.notApplied) {
+    if (key !== "/logging") logger.warn({ code: "RAMPART_WARN_OPTION_NOT_APPLIED", option: key }, `rampart: option ${key} is not applied: ${message}`);
+  }
   const layer = await openLayer(parsed, logger);
   let identity: IdentityRouter | undefined;
   try {

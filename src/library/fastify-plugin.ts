@@ -15,6 +15,7 @@ import { parseOptions, type RampartOptions } from "./options.ts";
 
 async function rampartPlugin(app: FastifyInstance, options: RampartOptions): Promise<void> {
   const parsed = parseOptions(options);
+  for (const { key, message } of parsed.notApplied) app.log.warn({ code: "RAMPART_WARN_OPTION_NOT_APPLIED", option: key }, `rampart: option ${key} is not applied by the plugin: ${message}`);
   assertDeployable(parsed.config, Boolean(app.initialConfig.https));
   const layer = await openLayer(parsed, app.log as unknown as Logger);
   app.addHook("onClose", async () => layer.close());

@@ -34,6 +34,8 @@ export interface ParsedOptions {
   roles: RoleTable;
   identity: false | { prefix: string };
   verify: VerifyOptions | undefined;
+  /** Valid settings that belong to the application's own server (host, port, logging, TLS files…): logged, not applied. */
+  notApplied: ConfigIssue[];
 }
 
 export class RampartOptionsError extends ConfigError {
@@ -46,7 +48,11 @@ export class RampartOptionsError extends ConfigError {
 
 const PLUGIN_KEYS = ["roles", "identity", "verify"] as const;
 
-/** Settings that belong to the application's own Fastify instance, not to the plugin. */
+/**
+ * Settings of the config file that belong to the application's own Fastify instance. They are checked
+ * like every setting (a wrong type is still an error) but cannot take effect from a plugin: each one
+ * given is reported at registration, so nobody believes a port or a certificate was applied.
+ */
 const NOT_FOR_THE_PLUGIN: Record<string, string> = {
   host: "the application listens itself: pass host to app.listen()",
   port: "the application listens itself: pass port to app.listen()",
@@ -60,11 +66,12 @@ export function parseOptions(input: unknown): ParsedOptions {
   }
   const { roles, identity, verify, ...settings } = input as Record<string, unknown>;
   const issues: ConfigIssue[] = [];
-  for (const [key, why] of Object.entries(NOT_FOR_THE_PLUGIN)) if (key in settings) issues.push({ key: `/${key}`, message: why });
+  const notApplied: ConfigIssue[] = [];
+  for (const [key, why] of Object.entries(NOT_FOR_THE_PLUGIN)) if (key in settings) notApplied.push({ key: `/${key}`, message: why });
   const https = settings.https as Record<string, unknown> | undefined;
   for (const key of ["certFile", "keyFile"]) {
     if (https && typeof https === "object" && key in https) {
-      issues.push({ key: `/https/${key}`, message: "TLS is the application's: pass it to Fastify({ https: { cert, key } })" });
+      notApplied.push({ key: `/https/${key}`, message: "TLS is the application's: pass it to Fastify({ https: { cert, key } })" });
     }
   }
   const appRoles = parseRoles(roles, issues);
@@ -73,9 +80,10 @@ export function parseOptions(input: unknown): ParsedOptions {
 
   let config: ResolvedConfig | undefined;
   try {
-    const clean = Object.fromEntries(Object.entries(settings).filter(([key]) => !(key in NOT_FOR_THE_PLUGIN)));
-    if (https && typeof https === "object") clean.https = Object.fromEntries(Object.entries(https).filter(([k]) => k !== "certFile" && k !== "keyFile"));
-    config = resolveConfig(validateConfig(clean));
+    // Validated as given (a wrong type is an error), then resolved without what cannot apply here.
+    const valid = validateConfig(settings);
+    const { certFile: _cert, keyFile: _key, ...httpsHere } = valid.https;
+    config = resolveConfig({ ...valid, https: httpsHere });
   } catch (error) {
     if (!(error instanceof ConfigError)) throw error;
     issues.push(...error.issues);
@@ -84,7 +92,7 @@ export function parseOptions(input: unknown): ParsedOptions {
   if (verifyOptions && config.production && new URL(verifyOptions.jwks).protocol !== "https:") {
     throw new RampartOptionsError([{ key: "/verify/jwks", message: "must be an https:// URL in production (keys fetched in the clear can be swapped)" }]);
   }
-  return { config, roles: appRoles, identity: mount, verify: verifyOptions };
+  return { config, roles: appRoles, identity: mount, verify: verifyOptions, notApplied };
 }
 
 function parseRoles(roles: unknown, issues: ConfigIssue[]): RoleTable {

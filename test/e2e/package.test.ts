@@ -164,6 +164,11 @@ describe("the packed package, installed into a fresh project, run with plain nod
   it("examples/fastify-app: the plugin's contract over HTTP", async () => {
     issuer = await startExample("fastify-app");
     token = await checkExample(issuer.url);
+    // rampartServerOptions() gave the app frameworkErrors: a path Fastify's router refuses is still a problem document.
+    const badPath = await fetch(`${issuer.url}/api/items/%ff%fe`);
+    assert.equal(badPath.status, 400);
+    assert.equal(badPath.headers.get("content-type"), "application/problem+json; charset=utf-8");
+    assert.equal(badPath.headers.get("x-content-type-options"), "nosniff");
   });
 
   it("examples/verify-only: accepts the fastify app's token, refuses it with one signature character changed", async () => {

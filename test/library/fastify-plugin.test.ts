@@ -7,6 +7,7 @@ import assert from "node:assert/strict";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { Writable } from "node:stream";
 import { after, describe, it } from "node:test";
 import Fastify, { type FastifyInstance } from "fastify";
 import rampart, { RampartOptionsError, type RampartOptions } from "../../src/index.ts";
@@ -64,8 +65,7 @@ describe("rampart plugin: options are checked before anything opens", () => {
     ["an identity prefix with a trailing slash", { dataDir: dataDir(), identity: { prefix: "/x/" } }, /\/identity\/prefix/],
     ["verify without a JWKS URL", { verify: { issuer: "rampart", audience: "rampart-api" } }, /\/verify\/jwks/],
     ["verify with identity routes", { verify: { jwks: "http://127.0.0.1:1/jwks", issuer: "i", audience: "a" }, identity: {} }, /\/identity: verify-only/],
-    ["a listen port (the app listens)", { dataDir: dataDir(), port: 3000 }, /\/port: the application listens itself/],
-    ["TLS files (Fastify's https option)", { dataDir: dataDir(), https: { certFile: "c.pem" } }, /\/https\/certFile/],
+    ["a listen port of the wrong type", { dataDir: dataDir(), port: "http" }, /\/port: expected integer/],
   ];
   for (const [what, options, message] of cases) {
     it(`${what} stops start-up naming the option`, async () => {
@@ -74,6 +74,24 @@ describe("rampart plugin: options are checked before anything opens", () => {
       assert.match(error.message, message);
     });
   }
+});
+
+describe("rampart plugin: settings that belong to the application's server", () => {
+  it("are checked, accepted, not applied, and each is reported at registration", async () => {
+    const lines: string[] = [];
+    const stream = new Writable({
+      write(chunk, _encoding, callback) {
+        lines.push(String(chunk));
+        callback();
+      },
+    });
+    const app = Fastify({ logger: { level: "warn", stream } });
+    await app.register(rampart, { dataDir: dataDir(), port: 3000, host: "0.0.0.0", logging: { level: "debug" } } as unknown as RampartOptions);
+    await app.ready();
+    const warned = lines.map((line) => JSON.parse(line)).filter((entry) => entry.code === "RAMPART_WARN_OPTION_NOT_APPLIED").map((entry) => entry.option);
+    assert.deepEqual(warned.sort(), ["/host", "/logging", "/port"]);
+    await app.close();
+  });
 });
 
 describe("rampart plugin: route declarations fail closed", () => {

@@ -20,7 +20,7 @@ import {
   revokeSessions,
 } from "../../identity/sessions.ts";
 import { allowedOriginSet, assertRequestProvenance } from "../stages/csrf.ts";
-import { NoContent } from "./schemas.ts";
+import { CookieSessionOut, NoContent, TokenPair } from "./schemas.ts";
 import { userPrincipal } from "./user-principal.ts";
 import { mfaRoutes } from "./mfa.ts";
 import { cookieNamesFor, cookieSession, sessionResponse } from "./session-response.ts";
@@ -31,13 +31,6 @@ const Email = T.String({ minLength: 3, maxLength: 320, pattern: "^\\s*[^\\s@]+@[
 const Password = T.String({ minLength: 1, maxLength: 1024 });
 const Credentials = T.Object({ email: Email, password: Password }, { additionalProperties: false });
 const UserOut = T.Object({ id: T.String(), email: T.String(), roles: T.Array(T.String()) });
-const TokenPair = T.Object({
-  access_token: T.String(),
-  token_type: T.Literal("Bearer"),
-  expires_in: T.Integer(),
-  refresh_token: T.String(),
-});
-const CookieSessionOut = T.Object({ token_type: T.Literal("Cookie"), expires_in: T.Integer(), csrf_token: T.String() });
 const ApiTokenOut = T.Object({
   id: T.String(),
   name: T.String(),

@@ -7,7 +7,7 @@ import type { IdentityContext } from "../../identity/context.ts";
 import { login } from "../../identity/login.ts";
 import type { SecondFactors } from "../../identity/mfa.ts";
 import { openSession } from "../../identity/sessions.ts";
-import { NoContent } from "./schemas.ts";
+import { CookieSessionOut, NoContent, TokenPair } from "./schemas.ts";
 import { sessionResponse } from "./session-response.ts";
 
 const Code = T.String({ pattern: "^[0-9]{6}$", description: "The current six-digit TOTP code." });
@@ -18,13 +18,6 @@ const CodeOrPassword = T.Union([
   T.Object({ password: Password }, { additionalProperties: false }),
 ]);
 const RecoveryCodesOut = T.Object({ recovery_codes: T.Array(T.String(), { minItems: 10, maxItems: 10 }) });
-const TokenPair = T.Object({
-  access_token: T.String(),
-  token_type: T.Literal("Bearer"),
-  expires_in: T.Integer(),
-  refresh_token: T.String(),
-});
-const CookieSessionOut = T.Object({ token_type: T.Literal("Cookie"), expires_in: T.Integer(), csrf_token: T.String() });
 /** Managing factors is for the person at the keyboard: never with an API token. */
 const SESSION_ONLY = { credentials: ["bearer", "cookie"] } as const;
 

@@ -1,6 +1,17 @@
 /** Schema pieces shared by route modules. */
 import { Type as T } from "@sinclair/typebox";
 
+/** What a login answers an API client (password, second factor or passkey). */
+export const TokenPair = T.Object({
+  access_token: T.String(),
+  token_type: T.Literal("Bearer"),
+  expires_in: T.Integer(),
+  refresh_token: T.String(),
+});
+
+/** What a login answers a browser (`?session=cookie`): the tokens are in HttpOnly cookies. */
+export const CookieSessionOut = T.Object({ token_type: T.Literal("Cookie"), expires_in: T.Integer(), csrf_token: T.String() });
+
 /** The documented body of a 204. */
 export const NoContent = T.Null({ description: "No Content" });
 

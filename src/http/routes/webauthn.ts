@@ -4,6 +4,7 @@
  * `PublicKeyCredential.toJSON()`; a passkey login answers exactly like `POST /auth/login`.
  */
 import { Type as T } from "@sinclair/typebox";
+import { CookieSessionOut, TokenPair } from "./schemas.ts";
 import type { AuthenticationResponseJSON } from "@simplewebauthn/server";
 import { userPrincipal } from "./user-principal.ts";
 import type { FastifyInstance, FastifyRequest } from "fastify";
@@ -70,8 +71,6 @@ const PasskeyOut = T.Object({
   backed_up: T.Boolean(),
   created_at: T.String(),
 });
-const TokenPair = T.Object({ access_token: T.String(), token_type: T.Literal("Bearer"), expires_in: T.Integer(), refresh_token: T.String() });
-const CookieSessionOut = T.Object({ token_type: T.Literal("Cookie"), expires_in: T.Integer(), csrf_token: T.String() });
 
 function userIdOf(request: FastifyRequest): string {
   return userPrincipal(request).userId;
