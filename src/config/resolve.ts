@@ -7,6 +7,7 @@ import { readFileSync } from "node:fs";
 import { InvalidProxyEntryError, parseTrustedProxies, type TrustedProxies } from "../core/client.ts";
 import { type HostMatcher, InvalidHostEntryError, parseAllowedHosts } from "../core/hosts.ts";
 import { parsePolicy } from "../core/ratelimit/policy.ts";
+import { isClusterUrl, parseClusterUrl } from "../core/redis.ts";
 import type { ConfigInput } from "./schema.ts";
 import { ConfigError, type ConfigIssue } from "./errors.ts";
 
@@ -86,6 +87,13 @@ export function resolveConfig(input: ConfigInput): ResolvedConfig {
         issues.push({ key: `/rateLimit/${group}/${index}`, message: (error as Error).message.replace(/^rate-limit policy "check": /, "") });
       }
     });
+  }
+  if (input.redisUrl && isClusterUrl(input.redisUrl)) {
+    try {
+      parseClusterUrl(input.redisUrl);
+    } catch (error) {
+      issues.push({ key: "/redisUrl", message: (error as Error).message });
+    }
   }
   if (input.passwords.minLength > input.passwords.maxLength) {
     issues.push({ key: "/passwords/minLength", message: `must not exceed passwords.maxLength (${input.passwords.maxLength})` });

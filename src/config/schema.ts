@@ -22,7 +22,13 @@ export const ConfigSchema = T.Object(
     port: T.Integer({ minimum: 0, maximum: 65535, default: 8080, description: "Listen port (env: PORT)." }),
     dataDir: T.String({ minLength: 1, default: "./data", description: "Embedded database and development keys (env: RAMPART_DATA_DIR)." }),
     databaseUrl: T.Optional(T.String({ pattern: "^postgres(ql)?://", description: "PostgreSQL URL; unset = embedded SQLite (env: DATABASE_URL)." })),
-    redisUrl: T.Optional(T.String({ pattern: "^rediss?://", description: "Redis URL for shared rate-limit, revocation and lockout state (env: REDIS_URL)." })),
+    redisUrl: T.Optional(
+      T.String({
+        pattern: "^rediss?(\\+cluster)?://",
+        description:
+          "Redis URL for shared rate-limit, revocation and lockout state: redis://host:port (rediss:// for TLS), or redis+cluster://host1:port1,host2:port2 (rediss+cluster:// for TLS) for a Redis Cluster, listing seed nodes (env: REDIS_URL).",
+      }),
+    ),
     registration: T.Optional(
       T.Union([T.Literal("open"), T.Literal("closed")], {
         description: "Self-service sign-up. Default: open in development, closed in production (env: RAMPART_REGISTRATION).",

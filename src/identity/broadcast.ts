@@ -6,8 +6,8 @@
  * (instances warm their deny list from it at start).
  */
 import { randomUUID } from "node:crypto";
-import type { Redis } from "ioredis";
 import type { Logger } from "pino";
+import { duplicateRedisClient, type RedisClient } from "../core/redis.ts";
 import type { RevocationEntry, RevocationList } from "../core/revocation.ts";
 
 export const CHANNEL = "rampart:events";
@@ -41,9 +41,9 @@ export interface BroadcastTargets {
   reloadRoles(): Promise<void>;
 }
 
-export function startBroadcast(publisher: Redis, targets: BroadcastTargets, logger: Logger): Broadcaster {
+export function startBroadcast(publisher: RedisClient, targets: BroadcastTargets, logger: Logger): Broadcaster {
   const origin = randomUUID();
-  const subscriber = publisher.duplicate({ enableOfflineQueue: true, maxRetriesPerRequest: null });
+  const subscriber = duplicateRedisClient(publisher, { enableOfflineQueue: true, maxRetriesPerRequest: null });
   subscriber.on("error", (error) => logger.warn({ err: { message: error.message } }, "broadcast subscriber error"));
 
   const pending = new Set<Promise<unknown>>();
@@ -99,7 +99,7 @@ export function startBroadcast(publisher: Redis, targets: BroadcastTargets, logg
 }
 
 /** Loads the revocations still in force from Redis (see REVOCATION_BACKLOG); returns how many. */
-export async function loadRevocationBacklog(redis: Redis, revocations: RevocationList, now = Date.now()): Promise<number> {
+export async function loadRevocationBacklog(redis: RedisClient, revocations: RevocationList, now = Date.now()): Promise<number> {
   const members = await redis.zrangebyscore(REVOCATION_BACKLOG, Math.floor(now / 1000), "+inf");
   const entries: RevocationEntry[] = [];
   for (const member of members) {

@@ -3,10 +3,10 @@
  * revocation list (warmed from storage), password hasher, login throttle, role resolver and the user
  * state cache. `close()` releases it all.
  */
-import { Redis } from "ioredis";
 import type { Logger } from "pino";
 import type { ResolvedConfig } from "../config/resolve.ts";
 import { createRoleResolver, type RoleResolver } from "../core/authz/roles.ts";
+import { createRedisClient, type RedisClient } from "../core/redis.ts";
 import { createPasswordHasher, type PasswordHasher } from "../core/passwords/index.ts";
 import { createRevocationList, type RevocationList } from "../core/revocation.ts";
 import {
@@ -44,7 +44,8 @@ export interface IdentityContext {
   users: UserStateCache;
   /** OAuth service clients that still exist (dropped on delete, here and on every instance). */
   clients: ClientStateCache;
-  redis: Redis | undefined;
+  /** A `Redis`, or a `Cluster` for a `redis+cluster://` URL. */
+  redis: RedisClient | undefined;
   csrf: CsrfSigner;
   /** Re-reads the role table after an admin change (here and, through Redis, on every instance). */
   reloadRoles(): Promise<void>;
@@ -79,7 +80,7 @@ export async function openIdentity(config: ResolvedConfig, logger: Logger): Prom
   ]);
 
   const redis = config.redisUrl
-    ? new Redis(config.redisUrl, { lazyConnect: false, enableOfflineQueue: false, maxRetriesPerRequest: 1 })
+    ? createRedisClient(config.redisUrl, { lazyConnect: false, enableOfflineQueue: false, maxRetriesPerRequest: 1 })
     : undefined;
   redis?.on("error", (error) => logger.warn({ err: { message: error.message } }, "redis error"));
   if (redis) await waitForRedis(redis, logger);
@@ -160,7 +161,7 @@ async function roleTable(repos: Repositories): Promise<Record<string, string[]>>
 }
 
 /** Start-up waits briefly for Redis; if it is down, start anyway: the failure policy decides per request. */
-async function waitForRedis(redis: Redis, logger: Logger, timeoutMs = 3000): Promise<void> {
+async function waitForRedis(redis: RedisClient, logger: Logger, timeoutMs = 3000): Promise<void> {
   if (redis.status === "ready") return;
   const ready = await new Promise<boolean>((resolve) => {
     const timer = setTimeout(() => resolve(false), timeoutMs);

@@ -52,7 +52,18 @@ export async function refreshSession(identity: IdentityContext, request: Fastify
     });
     throw invalidToken("refresh token reuse: family revoked", "The refresh token is invalid, expired or revoked.");
   }
-  const spent = await identity.repos.refreshTokens.markSpent(record.id);
+  const user = await identity.users.get(record.userId);
+  if (!user || user.disabled) throw invalidToken("user disabled", "The refresh token is invalid, expired or revoked.");
+  // A role that now requires MFA ends refreshes of sessions whose user still has no factor.
+  await assertSecondFactorIfRequired(identity, user);
+  // Spending the presented token and storing its successor happen together or not at all.
+  const { token: refreshToken, tokenHash } = generateRefreshToken();
+  const spent = await identity.repos.refreshTokens.rotate(record.id, {
+    familyId: record.familyId,
+    userId: user.id,
+    tokenHash,
+    expiresAt: new Date(Date.now() + identity.config.tokens.refreshTtlSeconds * 1000),
+  });
   if (!spent) {
     // Revoked, expired, or a concurrent refresh won the race with the same token: treat as reuse.
     if (!record.revokedAt && record.expiresAt.getTime() > Date.now()) {
@@ -61,11 +72,14 @@ export async function refreshSession(identity: IdentityContext, request: Fastify
     }
     throw invalidToken("refresh token spent, revoked or expired", "The refresh token is invalid, expired or revoked.");
   }
-  const user = await identity.users.get(record.userId);
-  if (!user || user.disabled) throw invalidToken("user disabled", "The refresh token is invalid, expired or revoked.");
-  // A role that now requires MFA ends refreshes of sessions whose user still has no factor.
-  await assertSecondFactorIfRequired(identity, user);
-  const session = await openSession(identity, user, record.familyId);
+  const access = await identity.issuer.issue({ sub: user.id, roles: [...user.roles], sid: record.familyId });
+  const session = {
+    access_token: access.token,
+    token_type: "Bearer" as const,
+    expires_in: access.expiresIn,
+    refresh_token: refreshToken,
+    sessionId: record.familyId,
+  } satisfies IssuedSession;
   await audit(identity, request, { type: "refresh.success", actorId: user.id, subject: record.familyId });
   return session;
 }

@@ -37,6 +37,10 @@ export interface IdentityLayer extends ProtectionLayer {
   identity: IdentityContext;
 }
 
+function redisStoreOf(store: RateLimitStore | undefined): RedisRateLimitStore | undefined {
+  return store instanceof RedisRateLimitStore ? store : undefined;
+}
+
 export function createLimitStore(config: ResolvedConfig, logger: Logger): RateLimitStore {
   if (!config.redisUrl) return new MemoryRateLimitStore({ maxKeys: config.rateLimit.maxKeys });
   // Its own connection, tuned never to replay a consume it gave up on (see redis-store.ts).
@@ -87,7 +91,8 @@ export async function openIdentityLayer(config: ResolvedConfig, logger: Logger, 
     },
     readiness: [
       { name: "storage", check: () => identity.database.ping() },
-      ...(identity.redis ? [{ name: "redis", check: async () => void (await identity.redis?.ping()) }] : []),
+      // Both connections: the identity one (throttle, broadcast) and the rate limiter's own.
+      ...(identity.redis ? [{ name: "redis", check: async () => void (await Promise.all([identity.redis?.ping(), redisStoreOf(limits?.store)?.ping()])) }] : []),
     ],
     async close() {
       await limits?.store.close();

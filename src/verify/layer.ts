@@ -7,10 +7,10 @@
  * a role change made at the issuer reaches this service with the next access token (at most
  * `tokens.accessTtlSeconds` later), while a revocation reaches it at once.
  */
-import { Redis } from "ioredis";
 import type { Logger } from "pino";
 import type { ResolvedConfig } from "../config/resolve.ts";
 import { BUILTIN_ROLES, compilePermissions, createRoleResolver, intersect, type RoleTable } from "../core/authz/index.ts";
+import { createRedisClient } from "../core/redis.ts";
 import { createRevocationList } from "../core/revocation.ts";
 import type { AccessTokenClaims } from "../core/tokens/access-token.ts";
 import { createRemoteKeySet } from "../core/tokens/remote-key-set.ts";
@@ -59,7 +59,7 @@ export async function openVerifyLayer(
   });
   const roles = createRoleResolver({ ...BUILTIN_ROLES, ...appRoles });
 
-  const redis = config.redisUrl ? new Redis(config.redisUrl, { enableOfflineQueue: true, maxRetriesPerRequest: 1 }) : undefined;
+  const redis = config.redisUrl ? createRedisClient(config.redisUrl, { enableOfflineQueue: true, maxRetriesPerRequest: 1 }) : undefined;
   redis?.on("error", (error) => logger.warn({ err: { message: error.message } }, "redis error"));
   const broadcast = redis ? startBroadcast(redis, { revocations, invalidateUser: () => {}, reloadRoles: async () => {} }, logger) : undefined;
   if (redis) {

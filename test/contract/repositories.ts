@@ -162,6 +162,30 @@ export function runRepositoryContract(
         assert.equal(await repos.users.countAdmins(), 1);
       });
 
+      it("changes access atomically and never removes the last enabled admin", async () => {
+        const a = await newUser(undefined, ["admin"]);
+        const b = await newUser(undefined, ["admin"]);
+        assert.equal(await repos.users.updateAccess(randomUUID(), { disabled: true }), "not-found");
+        assert.equal(await repos.users.updateAccess(a.id, { roles: ["user"] }), "updated");
+        assert.deepEqual(await repos.users.rolesOf(a.id), ["user"]);
+        assert.equal(await repos.users.updateAccess(b.id, { roles: ["user"] }), "last-admin");
+        assert.equal(await repos.users.updateAccess(b.id, { disabled: true }), "last-admin");
+        assert.deepEqual(await repos.users.rolesOf(b.id), ["admin"]);
+        assert.equal((await repos.users.findById(b.id))?.disabled, false);
+        // An unknown role rolls the whole change back.
+        await assert.rejects(repos.users.updateAccess(a.id, { roles: ["wizard"], disabled: true }), isCode("RAMPART_ERR_BAD_REQUEST"));
+        assert.deepEqual(await repos.users.rolesOf(a.id), ["user"]);
+        assert.equal((await repos.users.findById(a.id))?.disabled, false);
+        // Two concurrent demotions of the last two admins: exactly one wins.
+        assert.equal(await repos.users.updateAccess(a.id, { roles: ["admin"] }), "updated");
+        const outcomes = await Promise.all([
+          repos.users.updateAccess(a.id, { roles: ["user"] }),
+          repos.users.updateAccess(b.id, { disabled: true }),
+        ]);
+        assert.deepEqual([...outcomes].sort(), ["last-admin", "updated"]);
+        assert.equal(await repos.users.countAdmins(), 1);
+      });
+
       it("deletes a user with everything they own", async () => {
         const user = await newUser();
         const other = await newUser();
@@ -273,6 +297,20 @@ export function runRepositoryContract(
         assert.equal(await repos.refreshTokens.markSpent(token.id), true);
         assert.equal(await repos.refreshTokens.markSpent(token.id), false);
         assert.deepEqual((await repos.refreshTokens.findByHash("h"))?.spentAt, at());
+      });
+
+      it("rotates in one step: spends and inserts the successor, or neither", async () => {
+        const token = await insert("fam-r", "hr");
+        const next = { familyId: "fam-r", userId: token.userId, tokenHash: "hr-2", expiresAt: at(HOUR) };
+        assert.equal(await repos.refreshTokens.rotate(token.id, next), true);
+        assert.ok((await repos.refreshTokens.findByHash("hr"))?.spentAt);
+        assert.ok(await repos.refreshTokens.findByHash("hr-2"));
+        assert.equal(await repos.refreshTokens.rotate(token.id, { ...next, tokenHash: "hr-3" }), false);
+        assert.equal(await repos.refreshTokens.findByHash("hr-3"), undefined);
+        // A failing insert (hash taken) leaves the presented token unspent.
+        const other = await insert("fam-s", "hs");
+        await assert.rejects(repos.refreshTokens.rotate(other.id, { ...next, tokenHash: "hr-2" }), isCode("RAMPART_ERR_CONFLICT"));
+        assert.equal((await repos.refreshTokens.findByHash("hs"))?.spentAt, null);
       });
 
       it("lets exactly one of two concurrent spends win", async () => {

@@ -9,8 +9,9 @@
  *   `"closed"` rejects with RAMPART_ERR_STORE_UNAVAILABLE (503). Never a crash, never a silent pass.
  * - Recovers by itself: ioredis keeps reconnecting and the next consume after `ready` uses Redis again.
  */
-import { type Cluster, Redis } from "ioredis";
+import type { Cluster, Redis } from "ioredis";
 import { RampartError } from "../errors.ts";
+import { createRedisClient, type RedisClient } from "../redis.ts";
 import { decideStack } from "./decision.ts";
 import { emissionIntervalUs } from "./gcra.ts";
 import { bucketKey, keyIdentity } from "./keys.ts";
@@ -54,6 +55,7 @@ export interface StoreRecoveredEvent {
   readonly downtimeMs: number;
 }
 
+/** `url`: `redis://…`, or `redis+cluster://host1:port1,host2:port2` for a Redis Cluster (see core/redis.ts). */
 export type RedisStoreOptions = ({ readonly client: Redis | Cluster; readonly url?: never } | { readonly url: string; readonly client?: never }) & {
   /** What to do when Redis cannot answer: decide locally (`open`) or refuse with 503 (`closed`). */
   readonly failure: FailurePolicy;
@@ -138,6 +140,11 @@ export class RedisRateLimitStore implements RateLimitStore {
     return decision;
   }
 
+  /** Whether this store's own connection answers now (readiness); rejects when it does not. */
+  async ping(): Promise<void> {
+    await withTimeout(this.#client.ping(), Math.max(this.#timeoutMs, 1000), "the rate-limit store's Redis");
+  }
+
   stats(): RedisStoreStats {
     return { roundTrips: this.#roundTrips, failures: this.#failures, fallbacks: this.#fallbacks, available: !this.#outage };
   }
@@ -213,8 +220,8 @@ export class RedisRateLimitStore implements RateLimitStore {
   }
 }
 
-function connect(url: string, timeoutMs: number): Redis {
-  const client = new Redis(url, {
+function connect(url: string, timeoutMs: number): RedisClient {
+  const client = createRedisClient(url, {
     enableOfflineQueue: false, // while disconnected, fail at once instead of queueing without bound
     maxRetriesPerRequest: 0,
     // A consume given up on after timeoutMs was already answered (503, or decided locally); re-sending

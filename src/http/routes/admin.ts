@@ -101,13 +101,13 @@ export function adminRoutes(identity: IdentityContext) {
         // Otherwise users:admin alone would be a path to admin.
         const touched = new Set([...user.roles, ...(change.roles ?? [])]);
         for (const role of touched) assertHeld(caller, table.get(role) ?? [], `role ${role}`);
-        const losesAdmin =
-          user.roles.includes("admin") && !user.disabled && (change.disabled === true || (change.roles && !change.roles.includes("admin")));
-        if (losesAdmin && (await repos.users.countAdmins()) <= 1) {
+        // Check and write in one transaction (row locks on PostgreSQL): two concurrent demotions of
+        // the last two admins cannot both pass the check.
+        const outcome = await repos.users.updateAccess(id, change);
+        if (outcome === "not-found") throw new RampartError("RAMPART_ERR_NOT_FOUND");
+        if (outcome === "last-admin") {
           throw new RampartError("RAMPART_ERR_CONFLICT", { detail: "This is the last enabled admin; promote another admin first." });
         }
-        if (change.roles) await repos.users.setRoles(id, change.roles);
-        if (change.disabled !== undefined) await repos.users.setDisabled(id, change.disabled);
         identity.userChanged(id);
         await identity.flushBroadcast();
         if (change.disabled === true) {

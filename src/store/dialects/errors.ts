@@ -18,8 +18,16 @@ import { RampartError } from "../../core/errors.ts";
 export type ErrorClass = "conflict" | "unavailable" | undefined;
 export type Classify = (error: unknown) => ErrorClass;
 
+/** Seconds a client is asked to wait before retrying while the database is down. */
+export const STORE_RETRY_AFTER_SECONDS = 5;
+
 export function storeUnavailable(reason: string, cause: unknown): RampartError {
-  return new RampartError("RAMPART_ERR_STORE_UNAVAILABLE", { detail: "The database is unavailable", reason, cause });
+  return new RampartError("RAMPART_ERR_STORE_UNAVAILABLE", {
+    detail: "The database is unavailable",
+    reason,
+    cause,
+    headers: { "retry-after": String(STORE_RETRY_AFTER_SECONDS) },
+  });
 }
 
 /** Returns the RampartError for `error`, or `error` itself when it is not one we recognise. */

@@ -3,13 +3,25 @@ import { type Dialect, type Kysely, PostgresDialect, PostgresIntrospector, sql }
 import pg from "pg";
 import { type Classify, errorCode, withErrorMapping } from "./errors.ts";
 
-const CONNECT_TIMEOUT_MS = 5000;
+/**
+ * Bounds that keep a request from hanging while PostgreSQL is down or unreachable: opening a connection
+ * (also the wait for a free pooled one), a statement on the server, and the client-side wait for an
+ * answer (a silent network partition). Each can be overridden per deployment with the URL parameters
+ * `connect_timeout` (seconds, as in libpq), `statement_timeout` and `query_timeout` (milliseconds).
+ */
+export const POSTGRES_TIMEOUTS = {
+  connectMs: 1500,
+  statementMs: 30_000,
+  queryMs: 35_000,
+  idleInTransactionMs: 60_000,
+} as const;
 
 // SQLSTATE classes: 08 connection exception, 28 invalid authorization, 53 insufficient resources,
-// 57P operator intervention (shutdown), 3D000 unknown database.
-const UNAVAILABLE_SQLSTATE = /^(08|28|53|57P|3D000)/;
+// 57P operator intervention (shutdown), 57014 statement timeout, 3D000 unknown database.
+const UNAVAILABLE_SQLSTATE = /^(08|28|53|57P|57014$|3D000)/;
 // pg reports pool and socket failures as plain Errors without a SQLSTATE.
-const UNAVAILABLE_MESSAGE = /Connection terminated|timeout exceeded when trying to connect|connection timeout/i;
+const UNAVAILABLE_MESSAGE =
+  /Connection terminated|timeout exceeded when trying to connect|connection timeout|Query read timeout|Client has encountered a connection error|not queryable/i;
 
 export const classifyPostgres: Classify = (error) => {
   const code = errorCode(error);
@@ -26,9 +38,29 @@ export interface PostgresOptions {
 }
 
 export function createPostgresDialect({ connectionString, onError }: PostgresOptions): Dialect {
-  const pool = new pg.Pool({ connectionString, connectionTimeoutMillis: CONNECT_TIMEOUT_MS });
+  const pool = new pg.Pool({
+    connectionString,
+    connectionTimeoutMillis: connectTimeoutMs(connectionString),
+    // The URL's own parameters win over these (pg merges the parsed URL last).
+    statement_timeout: POSTGRES_TIMEOUTS.statementMs,
+    query_timeout: POSTGRES_TIMEOUTS.queryMs,
+    idle_in_transaction_session_timeout: POSTGRES_TIMEOUTS.idleInTransactionMs,
+    keepAlive: true,
+  });
   pool.on("error", (error) => onError?.(error));
   return withErrorMapping(new PostgresDialect({ pool }), classifyPostgres);
+}
+
+/** `connect_timeout` from the URL (seconds, libpq's meaning), else the default. */
+function connectTimeoutMs(connectionString: string): number {
+  let seconds: number | undefined;
+  try {
+    const value = new URL(connectionString).searchParams.get("connect_timeout");
+    seconds = value === null ? undefined : Number(value);
+  } catch {
+    // pg reports a malformed URL itself, without echoing it here.
+  }
+  return seconds !== undefined && Number.isFinite(seconds) && seconds > 0 ? seconds * 1000 : POSTGRES_TIMEOUTS.connectMs;
 }
 
 /**

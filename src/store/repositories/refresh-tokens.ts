@@ -5,7 +5,7 @@
 import { randomUUID } from "node:crypto";
 import type { Kysely, Selectable } from "kysely";
 import type { Database, RefreshTokensTable } from "../schema.ts";
-import { type RepositoryOptions, fromIso, fromIsoOrNull, systemClock, toIso, uniqueSorted } from "./shared.ts";
+import { type RepositoryOptions, fromIso, fromIsoOrNull, inTransaction, systemClock, toIso, uniqueSorted } from "./shared.ts";
 
 export interface RefreshToken {
   id: string;
@@ -36,6 +36,12 @@ export interface RefreshTokensRepository {
    * concurrent refreshes with the same token exactly one gets `true`.
    */
   markSpent(id: string): Promise<boolean>;
+  /**
+   * Rotation in one transaction: spends `id` (as `markSpent`) and inserts `next`, or does neither.
+   * Returns false, writing nothing, when `id` could not be spent. A failure in between (database lost)
+   * leaves the presented token unspent, so the client's retry is not mistaken for reuse.
+   */
+  rotate(id: string, next: NewRefreshToken): Promise<boolean>;
   /** Revokes every token of the family; returns how many were still unrevoked. */
   revokeFamily(familyId: string): Promise<number>;
   /** Revokes all the user's tokens (but those of `exceptFamilyId`); returns the affected family ids. */
@@ -88,6 +94,15 @@ export function createRefreshTokensRepository(
         .where("expires_at", ">", now)
         .executeTakeFirst();
       return result.numUpdatedRows === 1n;
+    },
+
+    rotate(id, next) {
+      return inTransaction(db, async (trx) => {
+        const repo = createRefreshTokensRepository(trx, options);
+        if (!(await repo.markSpent(id))) return false;
+        await repo.insert(next);
+        return true;
+      });
     },
 
     async revokeFamily(familyId) {

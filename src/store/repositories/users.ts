@@ -1,6 +1,6 @@
 /** Users and their role assignments. Emails are stored normalised, so uniqueness is case-insensitive. */
 import { randomUUID } from "node:crypto";
-import type { Kysely, Selectable } from "kysely";
+import { type Kysely, PostgresIntrospector, type Selectable } from "kysely";
 import { RampartError } from "../../core/errors.ts";
 import type { Database, UsersTable } from "../schema.ts";
 import {
@@ -31,6 +31,11 @@ export interface NewUser {
   roles: readonly string[];
 }
 
+export interface AccessChange {
+  roles?: readonly string[] | undefined;
+  disabled?: boolean | undefined;
+}
+
 export interface UsersRepository {
   /** @throws `RAMPART_ERR_CONFLICT` for a taken email, `RAMPART_ERR_BAD_REQUEST` for an unknown role. */
   create(user: NewUser): Promise<User>;
@@ -46,6 +51,12 @@ export interface UsersRepository {
   rolesOf(id: string): Promise<string[]>;
   /** Enabled users holding `admin`: the ones that count when refusing to remove the last admin. */
   countAdmins(): Promise<number>;
+  /**
+   * Changes roles and/or the disabled flag in one transaction, refusing (`"last-admin"`, nothing
+   * written) when it would leave no enabled admin. Atomic under concurrency: on PostgreSQL the
+   * admins' rows are locked (`FOR UPDATE`) before counting; SQLite serialises writers anyway.
+   */
+  updateAccess(id: string, change: AccessChange): Promise<"updated" | "not-found" | "last-admin">;
   /** Deletes the user; roles, refresh and API tokens and notes go with it (ON DELETE CASCADE). */
   delete(id: string): Promise<boolean>;
 }
@@ -140,15 +151,44 @@ export function createUsersRepository(db: Kysely<Database>, options: RepositoryO
 
     rolesOf: (id) => rolesOf(db, id),
 
-    async countAdmins() {
-      const { count } = await db
-        .selectFrom("user_roles")
-        .innerJoin("users", "users.id", "user_roles.user_id")
-        .where("user_roles.role_name", "=", "admin")
-        .where("users.disabled", "=", 0)
-        .select((eb) => eb.fn.countAll<number | string | bigint>().as("count"))
-        .executeTakeFirstOrThrow();
-      return Number(count);
+    countAdmins: () => countAdmins(db),
+
+    updateAccess(id, change) {
+      return inTransaction(db, async (trx) => {
+        if (trx.introspection instanceof PostgresIntrospector) {
+          // Lock the target and every admin, in id order (no deadlock between two such transactions).
+          // A concurrent demotion waits here, then counts what the first one committed.
+          await trx
+            .selectFrom("users")
+            .select("id")
+            .where((eb) =>
+              eb.or([
+                eb("id", "=", id),
+                eb("id", "in", eb.selectFrom("user_roles").select("user_id").where("role_name", "=", ADMIN)),
+              ]),
+            )
+            .orderBy("id")
+            .forUpdate()
+            .execute();
+        }
+        const row = await trx.selectFrom("users").select(["id", "disabled"]).where("id", "=", id).executeTakeFirst();
+        if (!row) return "not-found";
+        const roles = await rolesOf(trx, id);
+        const isAdmin = roles.includes(ADMIN) && row.disabled === 0;
+        const losesAdmin = isAdmin && (change.disabled === true || (change.roles !== undefined && !change.roles.includes(ADMIN)));
+        if (losesAdmin && (await countAdmins(trx)) <= 1) return "last-admin";
+        const now = toIso(clock());
+        if (change.roles !== undefined) {
+          const names = uniqueSorted(change.roles);
+          await assertRolesExist(trx, names);
+          await trx.deleteFrom("user_roles").where("user_id", "=", id).execute();
+          await insertRoles(trx, id, names);
+        }
+        const set: Partial<Selectable<UsersTable>> = { updated_at: now };
+        if (change.disabled !== undefined) set.disabled = change.disabled ? 1 : 0;
+        await trx.updateTable("users").set(set).where("id", "=", id).execute();
+        return "updated";
+      });
     },
 
     async delete(id) {
@@ -168,6 +208,19 @@ function toUser(row: Selectable<UsersTable>, roles: string[]): User {
     createdAt: fromIso(row.created_at),
     updatedAt: fromIso(row.updated_at),
   };
+}
+
+const ADMIN = "admin";
+
+async function countAdmins(db: Kysely<Database>): Promise<number> {
+  const { count } = await db
+    .selectFrom("user_roles")
+    .innerJoin("users", "users.id", "user_roles.user_id")
+    .where("user_roles.role_name", "=", ADMIN)
+    .where("users.disabled", "=", 0)
+    .select((eb) => eb.fn.countAll<number | string | bigint>().as("count"))
+    .executeTakeFirstOrThrow();
+  return Number(count);
 }
 
 async function rolesOf(db: Kysely<Database>, userId: string): Promise<string[]> {
