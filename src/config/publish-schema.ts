@@ -1,10 +1,7 @@
 /**
- * `npm run schema`: writes the published JSON Schema of the config file and the configuration
- * reference (docs/configuration.md), both from src/config/schema.ts; tests keep both in sync.
+ * The published JSON Schema of the config file, rendered from src/config/schema.ts. `npm run schema`
+ * (scripts/publish-schemas.ts) writes it; a test keeps the file in sync.
  */
-import { mkdirSync, writeFileSync } from "node:fs";
-import { dirname } from "node:path";
-import { REFERENCE_PATH, renderReference } from "./reference.ts";
 import { ConfigSchema } from "./schema.ts";
 
 export const SCHEMA_PATH = "schema/rampart.config.schema.json";
@@ -24,15 +21,4 @@ function relaxDefaulted(node: Record<string, unknown>): Record<string, unknown> 
     else delete node.required;
   }
   return node;
-}
-
-if (process.argv[1]?.endsWith("publish-schema.ts")) {
-  for (const [path, text] of [
-    [SCHEMA_PATH, renderSchema()],
-    [REFERENCE_PATH, renderReference()],
-  ] as const) {
-    mkdirSync(dirname(path), { recursive: true });
-    writeFileSync(path, text);
-    console.log(`wrote ${path}`);
-  }
 }

@@ -7,10 +7,8 @@
  * The schema checks shape only; what it cannot say (the `match` grammar, grantable permissions, limit
  * grammar, unreachable rules, body schemas) is checked by `compilePolicy` in ./policy.ts.
  *
- * Run `tsx src/gateway/policy-schema.ts` to write the published file.
+ * `npm run schema` (scripts/publish-schemas.ts) writes the published file.
  */
-import { mkdirSync, writeFileSync } from "node:fs";
-import { dirname } from "node:path";
 import { type Static, Type as T } from "@sinclair/typebox";
 
 export const POLICY_SCHEMA_PATH = "schema/rampart.policy.schema.json";
@@ -106,15 +104,4 @@ export type RuleInput = Static<typeof RuleSchema>;
 /** The published JSON Schema text (2020-12). */
 export function renderPolicySchema(): string {
   return `${JSON.stringify({ $schema: "https://json-schema.org/draft/2020-12/schema", ...structuredClone(PolicySchema) }, null, 2)}\n`;
-}
-
-/** Writes the published JSON Schema to `path` (default {@link POLICY_SCHEMA_PATH}). */
-export function writePolicySchema(path: string = POLICY_SCHEMA_PATH): void {
-  mkdirSync(dirname(path), { recursive: true });
-  writeFileSync(path, renderPolicySchema());
-}
-
-if (process.argv[1]?.endsWith("policy-schema.ts")) {
-  writePolicySchema();
-  console.log(`wrote ${POLICY_SCHEMA_PATH}`);
 }

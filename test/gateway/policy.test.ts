@@ -564,7 +564,7 @@ describe("compilePolicy: request body schemas from openapi", () => {
 
 describe("published JSON Schema", () => {
   it(`${POLICY_SCHEMA_PATH} is in sync with src/gateway/policy-schema.ts`, () => {
-    assert.equal(readFileSync(POLICY_SCHEMA_PATH, "utf8"), renderPolicySchema(), "run `tsx src/gateway/policy-schema.ts` and commit the result");
+    assert.equal(readFileSync(POLICY_SCHEMA_PATH, "utf8"), renderPolicySchema(), "run `npm run schema` and commit the result");
   });
 
   it("is closed at every object level", () => {
