@@ -1,8 +1,7 @@
 import { parseArgs } from "node:util";
-import { parsePermission } from "../../core/authz/index.ts";
-import { RampartError } from "../../core/errors.ts";
 import { createServiceClient, deleteServiceClient } from "../../identity/service-clients.ts";
 import { printable, withIdentity } from "../prompt.ts";
+import { parseScopeOptions } from "../scopes.ts";
 import { type Command, UsageError } from "../usage.ts";
 
 const MAX_NAME_LENGTH = 100;
@@ -42,17 +41,6 @@ client_secret_post). The database is the one \`rampart serve\` uses (RAMPART_DAT
   },
 };
 
-function parseScopes(scopes: string[] | undefined): string[] {
-  if (!scopes || scopes.length === 0) throw new UsageError("clients create needs at least one --scope (e.g. --scope notes:read)");
-  return scopes.map((scope) => {
-    try {
-      return parsePermission(scope).text;
-    } catch (error) {
-      if (error instanceof RampartError) throw new UsageError(`--scope: ${error.detail}`);
-      throw error;
-    }
-  });
-}
 
 async function create(args: string[]): Promise<number> {
   const { values } = parseArgs({
@@ -64,7 +52,7 @@ async function create(args: string[]): Promise<number> {
   const name = values.name?.trim();
   if (!name) throw new UsageError("clients create needs --name (a label for the client)");
   if (name.length > MAX_NAME_LENGTH) throw new UsageError(`--name must be at most ${MAX_NAME_LENGTH} characters`);
-  const scopes = parseScopes(values.scope);
+  const scopes = parseScopeOptions("clients create", values.scope);
   return withIdentity(async (identity) => {
     const { client, secret } = await createServiceClient(identity, { name, scopes, createdBy: null });
     await identity.repos.audit.record({

@@ -1,10 +1,9 @@
 import { parseArgs } from "node:util";
 import { loadConfig } from "../../config/load.ts";
-import { parsePermission } from "../../core/authz/index.ts";
-import { RampartError } from "../../core/errors.ts";
 import { generateApiToken } from "../../core/tokens/index.ts";
 import type { ApiToken, User } from "../../store/index.ts";
 import { printable, withIdentity } from "../prompt.ts";
+import { parseScopeOptions } from "../scopes.ts";
 import { type Command, UsageError } from "../usage.ts";
 import { allUsers, requireEmail } from "./users.ts";
 
@@ -43,17 +42,6 @@ The database is the one \`rampart serve\` uses (RAMPART_DATA_DIR or DATABASE_URL
   },
 };
 
-function parseScopes(scopes: string[] | undefined): string[] {
-  if (!scopes || scopes.length === 0) throw new UsageError("tokens create needs at least one --scope (e.g. --scope notes:read)");
-  return scopes.map((scope) => {
-    try {
-      return parsePermission(scope).text;
-    } catch (error) {
-      if (error instanceof RampartError) throw new UsageError(`--scope: ${error.detail}`);
-      throw error;
-    }
-  });
-}
 
 function parseDays(value: string | undefined, max: number): number {
   if (value === undefined) return max;
@@ -80,7 +68,7 @@ async function create(args: string[]): Promise<number> {
   const name = values.name?.trim();
   if (!name) throw new UsageError("tokens create needs --name (a label for the token)");
   if (name.length > MAX_NAME_LENGTH) throw new UsageError(`--name must be at most ${MAX_NAME_LENGTH} characters`);
-  const scopes = parseScopes(values.scope);
+  const scopes = parseScopeOptions("tokens create", values.scope);
   const config = loadConfig();
   const days = parseDays(values["expires-days"], config.tokens.apiTokenMaxDays);
 
