@@ -56,4 +56,16 @@ describe("deploy checks", () => {
       assert.ok(finding.reason.length > 10 && finding.fix.length > 10);
     }
   });
+
+  it("gateway: HS256 is an error (the upstream could not verify assertions); a plain-HTTP upstream off this host a warning", () => {
+    const all = (overrides: Record<string, unknown>) =>
+      runDeployChecks(loadConfig({ env: { RAMPART_ENV: "production", RAMPART_TRUSTED_PROXIES: "10.0.0.1", RAMPART_ALLOWED_HOSTS: "api.example.com" }, overrides })).map((f) => f.id);
+    const secret = "k7Qz9xV2mP4wR8tY1uI6oA3sD5fG0hJL";
+    assert.ok(all({ gateway: { upstream: "http://127.0.0.1:8000" }, tokens: { algorithm: "HS256", hs256Secret: secret } }).includes("RAMPART_CHECK_GATEWAY_HS256"));
+    assert.ok(!all({ tokens: { algorithm: "HS256", hs256Secret: secret } }).includes("RAMPART_CHECK_GATEWAY_HS256"), "no gateway, no finding");
+    assert.ok(all({ gateway: { upstream: "http://10.1.2.3:8000" } }).includes("RAMPART_CHECK_GATEWAY_UPSTREAM_CLEARTEXT"));
+    for (const upstream of ["http://127.0.0.1:8000", "http://localhost:8000", "https://10.1.2.3"]) {
+      assert.ok(!all({ gateway: { upstream } }).includes("RAMPART_CHECK_GATEWAY_UPSTREAM_CLEARTEXT"), upstream);
+    }
+  });
 });
