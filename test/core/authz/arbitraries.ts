@@ -14,17 +14,20 @@ export const grant = fc.oneof(
 export const required = fc.array(word, { minLength: 2, maxLength: 3 }).map((s) => s.join(":"));
 
 /**
- * An oracle written independently of the implementation: a grant as a regular expression, `*` being one
- * segment, a trailing `*` one or more segments; and a concrete `r:a:any` includes `r:a` (acting on anyone's
- * objects implies acting on one's own; with a `*` resource or action it does not: README, authorization).
+ * The oracle for a set of grants (compilePermissions): `patternOracle`, plus a concrete `r:a:any` includes
+ * `r:a` (acting on anyone's objects implies acting on one's own; with a `*` resource or action it does not).
  */
 export function oracle(grantText: string, requiredText: string): boolean {
-  if (matchesPattern(grantText, requiredText)) return true;
+  if (patternOracle(grantText, requiredText)) return true;
   const parts = grantText.split(":");
   return parts.length === 3 && parts[2] === "any" && parts[0] !== "*" && parts[1] !== "*" && requiredText === `${parts[0]}:${parts[1]}`;
 }
 
-function matchesPattern(grantText: string, requiredText: string): boolean {
+/**
+ * The oracle for one grant against one requirement (`matches`), written independently of the
+ * implementation: a grant as a regular expression, `*` being one segment, a trailing `*` one or more.
+ */
+export function patternOracle(grantText: string, requiredText: string): boolean {
   const parts = grantText.split(":");
   const last = parts.length - 1;
   const source = parts
