@@ -11,6 +11,7 @@ import { audit } from "../../identity/audit.ts";
 import type { IdentityContext } from "../../identity/context.ts";
 import { revokeAllSessions } from "../../identity/sessions.ts";
 import type { User } from "../../store/index.ts";
+import { clientResolutionRoutes } from "./client-resolution.ts";
 import { Pagination } from "./schemas.ts";
 
 const UserOut = T.Object({
@@ -60,6 +61,9 @@ export function adminRoutes(identity: IdentityContext) {
   const roleTable = async () => new Map((await repos.roles.list()).map((r) => [r.name, r.permissions]));
 
   return async function routes(app: FastifyInstance) {
+    // Wherever the admin routes are mounted (server, gateway, library), with the same prefix.
+    await app.register(clientResolutionRoutes(identity.config));
+
     app.get(
       "/admin/users",
       {

@@ -8,6 +8,8 @@ import type { IncomingMessage } from "node:http";
 import type { TLSSocket } from "node:tls";
 import type { PipelineReply, PipelineRequest } from "../stage-io.ts";
 import { type ClientInfo, createClientResolver, normaliseAddress, type TrustedProxies } from "../../core/client.ts";
+import { proxyHeaderFlags } from "../../core/client-recorder.ts";
+import { clientResolutionRecorderOf } from "../client-diagnostics.ts";
 import { RampartError } from "../../core/errors.ts";
 import type { HostMatcher } from "../../core/hosts.ts";
 import { assertAcceptable } from "../negotiation.ts";
@@ -40,6 +42,8 @@ export function createTransportStage(config: ResolvedConfig, isClosing: () => bo
   const redirect = config.https.redirect;
   const hosts = config.hosts;
   const securityHeaders = createSecurityHeaders(config);
+  // For `GET /admin/diagnostics/client-resolution`: a few writes into a preallocated ring per request.
+  const recorder = clientResolutionRecorderOf(config);
 
   return function transport(request: PipelineRequest, reply: PipelineReply): boolean {
     const raw = request.raw;
@@ -57,6 +61,7 @@ export function createTransportStage(config: ResolvedConfig, isClosing: () => bo
       if (direct) socket[SOCKET_CLIENT] = client;
     }
     request.rampart = { client, principal: undefined };
+    recorder.record(socket.remoteAddress, client, proxyHeaderFlags(raw.headers));
     reply.header("x-request-id", request.id);
     try {
       return admit(request, reply, client);
