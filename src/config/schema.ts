@@ -187,7 +187,8 @@ export const ConfigSchema = T.Object(
         maxKeys: T.Integer({ minimum: 1000, default: 100000, description: "Bound of the in-process limiter store (LRU)." }),
         failurePolicy: T.Union([T.Literal("open"), T.Literal("closed")], {
           default: "open",
-          description: "When Redis is unreachable: open = fall back to the local limiter (logged), closed = 503.",
+          description:
+            "When Redis is unreachable: open = fall back to the local limiter and login back-off (logged) and check every token against storage until the revocation broadcast has caught up; closed = 503 (the /healthz and /readyz probes are still served).",
         }),
         redisTimeoutMs: T.Integer({ minimum: 1, default: 100, description: "How long one Redis call may take before failurePolicy applies." }),
         perIp: PolicyList("Every route, keyed by client IP.", ["600/minute burst 100"]),

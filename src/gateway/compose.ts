@@ -54,7 +54,7 @@ export async function composeGateway(config: ResolvedConfig, logger: Logger, pol
   const { upstream } = assertGatewayConfig(config, { policyFile: false });
   const prefix = config.gateway.prefix;
   const layer = await openIdentityLayer(config, logger, applicationRoles(policy.roles));
-  const { identity, close: closeLayer, routeLimits: _routeLimits, ...protection } = layer;
+  const { identity, telemetry, close: closeLayer, routeLimits: _routeLimits, ...protection } = layer;
   try {
     const signAssertion = createAssertionSigner({ keyRing: identity.keyRing, issuer: config.tokens.issuer, audience: policy.audience ?? upstream.origin });
     const hsts = hstsValue(config.https.hsts);
@@ -76,7 +76,7 @@ export async function composeGateway(config: ResolvedConfig, logger: Logger, pol
           },
           { prefix },
         );
-        await scope.register(fp(metricsRoutes(`${prefix}/metrics`)));
+        await scope.register(fp(metricsRoutes({ telemetry, path: `${prefix}/metrics` })));
         await registerRules(scope, policy, upstream, config, proxy);
       },
     });

@@ -36,6 +36,10 @@ export interface RequestState {
   principal: Principal | undefined;
   /** The lowest `remaining` among the rate-limit decisions so far (which one `RateLimit` reports). */
   limitRemaining?: number;
+  /** Stage 4 left its per-IP decision to stage 7, which decides both in one round trip (rate-limit.ts). */
+  clientLimitDeferred?: true;
+  /** The stage that refused, when it cannot be told from the error alone (metrics; see http/telemetry.ts). */
+  refusedBy?: "limit-client";
 }
 
 export interface RouteLimit {
@@ -80,6 +84,8 @@ declare module "fastify" {
     rampartLimits?: unknown;
     /** Set by the route registry once the declaration passed its checks. */
     rampartChecked?: boolean;
+    /** A health probe: still served when a closed-failing limiter store is down (routes/ops.ts). */
+    rampartProbe?: boolean;
     /** A route no client can name (the gateway's refusal route): left out of the route table. */
     rampartInternal?: boolean;
   }

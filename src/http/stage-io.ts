@@ -16,6 +16,8 @@ export interface StageRouteConfig {
   rampartLimits?: unknown;
   /** Set by the route registry once the declaration passed its checks. */
   rampartChecked?: boolean;
+  /** A health probe: still served when a closed-failing limiter store is down (routes/ops.ts). */
+  rampartProbe?: boolean;
 }
 
 /** A route as registration sees it: the rate-limit compiler stores its result on `config`. */

@@ -9,6 +9,7 @@
  */
 import { compilePermissions, intersect } from "../core/authz/index.ts";
 import { RampartError } from "../core/errors.ts";
+import { redisUnavailable } from "../core/ratelimit/redis-store.ts";
 import { type AccessTokenClaims, hashApiToken, parseApiToken, RAMPART_CLIENT_ID } from "../core/tokens/index.ts";
 import type { Authenticator } from "../http/stages/authenticate.ts";
 import { BEARER_CHALLENGE } from "../http/stages/authenticate.ts";
@@ -62,6 +63,7 @@ export function createAuthenticator(identity: IdentityContext): Authenticator {
   /** Checked on every request, cached token or not: revocation and the user's current state. */
   function admit(claims: AccessTokenClaims, via: CredentialKind): Principal | Promise<Principal> {
     if (identity.revocations.isRevoked(claims)) throw invalidToken("revoked");
+    if (!identity.revocationsInSync()) return admitFromStorage(claims, via);
     if (claims.client_id !== RAMPART_CLIENT_ID) {
       // Only ever sent as a bearer token, and only for itself (client credentials: sub = client_id).
       if (via !== "bearer" || claims.sub !== claims.client_id) throw invalidToken("service-client token misused");
@@ -70,6 +72,22 @@ export function createAuthenticator(identity: IdentityContext): Authenticator {
     }
     const user = identity.users.get(claims.sub);
     return user instanceof Promise ? user.then((u) => principalFromClaims(claims, via, u)) : principalFromClaims(claims, via, user);
+  }
+
+  /**
+   * While revocations and changes may be missed (the broadcast is down), the local deny list and caches
+   * cannot vouch for a token: storage decides each request, or — failing closed — nobody is admitted.
+   */
+  async function admitFromStorage(claims: AccessTokenClaims, via: CredentialKind): Promise<Principal> {
+    if (identity.config.rateLimit.failurePolicy === "closed") {
+      throw redisUnavailable("revocation broadcast unavailable and failurePolicy is closed");
+    }
+    if (await identity.repos.revocations.isRevoked(claims.jti, claims.sid, new Date())) throw invalidToken("revoked");
+    if (claims.client_id !== RAMPART_CLIENT_ID) {
+      if (via !== "bearer" || claims.sub !== claims.client_id) throw invalidToken("service-client token misused");
+      return principalFromClient(claims, await identity.clients.load(claims.client_id));
+    }
+    return principalFromClaims(claims, via, await identity.users.load(claims.sub));
   }
 
   /** Synchronous when the token and the user are both cached: the common case costs no promise. */
@@ -95,7 +113,7 @@ export function createAuthenticator(identity: IdentityContext): Authenticator {
     if (!record || record.revokedAt || (record.expiresAt && record.expiresAt.getTime() <= now)) {
       throw invalidToken(record ? "API token revoked or expired" : "unknown API token", "The API token is invalid, expired or revoked.");
     }
-    const user = await identity.users.get(record.userId);
+    const user = identity.revocationsInSync() ? await identity.users.get(record.userId) : await identity.users.load(record.userId);
     if (!user || user.disabled) throw invalidToken("user disabled", "The API token is invalid, expired or revoked.");
     if ((lastTouched.get(record.id) ?? 0) + TOUCH_INTERVAL_MS < now) {
       lastTouched.set(record.id, now);
@@ -117,6 +135,21 @@ export function createAuthenticator(identity: IdentityContext): Authenticator {
   }
 
   return {
+    /**
+     * The principal `authenticate` would produce for a bearer JWT, when it can be known from memory
+     * alone: the token verified before, not revoked, the deny list in sync, the user cached and enabled.
+     * Otherwise undefined (a refusal included: stage 5 produces that). No side effect, no storage.
+     */
+    peek(request: PipelineRequest): Principal | undefined {
+      const credential = readCredential(request, identity.config.production || request.rampart.client.scheme === "https");
+      if (credential?.kind !== "bearer" || !identity.revocationsInSync()) return undefined;
+      const accepted = request.routeOptions.config?.rampart?.credentials;
+      if (accepted && !accepted.includes("bearer")) return undefined;
+      const claims = identity.verifier.verifyCached(credential.token);
+      if (!claims || claims.client_id !== RAMPART_CLIENT_ID || identity.revocations.isRevoked(claims)) return undefined;
+      const user = identity.users.peek(claims.sub);
+      return user && !user.disabled ? principalFromClaims(claims, "bearer", user) : undefined;
+    },
     authenticate(request: PipelineRequest) {
       const credential = readCredential(request, identity.config.production || request.rampart.client.scheme === "https");
       if (!credential) return undefined;

@@ -20,6 +20,8 @@ export interface ClientState {
 
 export interface ClientStateCache {
   get(clientId: string): ClientState | undefined | Promise<ClientState | undefined>;
+  /** Straight from storage, bypassing and not filling the cache (while changes may have been missed). */
+  load(clientId: string): Promise<ClientState | undefined>;
   invalidate(clientId?: string): void;
 }
 
@@ -29,40 +31,44 @@ const MEMO_LIMIT = 64;
 
 export function createClientStateCache(repos: Pick<Repositories, "serviceClients">, maxEntries = 10_000): ClientStateCache {
   let cache = new Lru<ClientState | typeof ABSENT>(maxEntries);
+  const load = async (clientId: string): Promise<ClientState | undefined> => {
+    const client = await repos.serviceClients.findById(clientId);
+    return client ? stateOf(client) : undefined;
+  };
   return {
     get(clientId) {
       const hit = cache.get(clientId);
       if (hit === ABSENT) return undefined;
       if (hit) return hit;
-      return repos.serviceClients.findById(clientId).then((client) => {
-        if (!client) {
-          cache.set(clientId, ABSENT);
-          return undefined;
-        }
-        const memo = new Map<string, PermissionSet>();
-        const own = compilePermissions(client.scopes);
-        const state: ClientState = {
-          id: client.id,
-          name: client.name,
-          scopes: Object.freeze([...client.scopes]),
-          permissionsFor(scope) {
-            let set = memo.get(scope);
-            if (!set) {
-              // Its scopes ARE its permissions: the token's scopes, never beyond the client's own.
-              set = intersect(own, compilePermissions(scope.split(" ").filter(wellFormed)));
-              if (memo.size >= MEMO_LIMIT) memo.clear();
-              memo.set(scope, set);
-            }
-            return set;
-          },
-        };
-        cache.set(clientId, state);
+      return load(clientId).then((state) => {
+        cache.set(clientId, state ?? ABSENT);
         return state;
       });
     },
+    load,
     invalidate(clientId) {
       if (clientId === undefined) cache = new Lru<ClientState | typeof ABSENT>(maxEntries);
       else cache.delete(clientId);
+    },
+  };
+}
+
+function stateOf(client: { id: string; name: string; scopes: readonly string[] }): ClientState {
+  const memo = new Map<string, PermissionSet>();
+  const own = compilePermissions(client.scopes);
+  return {
+    id: client.id,
+    name: client.name,
+    scopes: Object.freeze([...client.scopes]),
+    permissionsFor(scope) {
+      let set = memo.get(scope);
+      if (!set) {
+        // Its scopes ARE its permissions: the token's scopes, never beyond the client's own.
+        set = intersect(own, compilePermissions(scope.split(" ").filter(wellFormed)));
+        if (memo.size >= MEMO_LIMIT) memo.clear();
+        memo.set(scope, set);
+      }
+      return set;
     },
   };
 }

@@ -8,7 +8,8 @@ import type { ResolvedConfig } from "../config/resolve.ts";
 import { createRoleResolver, type RoleResolver } from "../core/authz/roles.ts";
 import { createRedisClient, type RedisClient } from "../core/redis.ts";
 import { createPasswordHasher, type PasswordHasher } from "../core/passwords/index.ts";
-import { createRevocationList, type RevocationList } from "../core/revocation.ts";
+import { createRevocationList, type RevocationEntry, type RevocationList } from "../core/revocation.ts";
+import { NO_TELEMETRY, type Telemetry } from "../core/telemetry.ts";
 import {
   createLoginThrottle,
   createMemoryLoginThrottleStore,
@@ -25,13 +26,15 @@ import {
 import { createRepositories, type DatabaseHandle, migrateToLatest, openDatabase, type Repositories } from "../store/index.ts";
 import { createCsrfSigner, type CsrfSigner } from "./csrf.ts";
 import { loadKeyRing, privateSecretOf } from "./keys.ts";
-import { startBroadcast } from "./broadcast.ts";
+import { restoreBacklog, startBroadcast } from "./broadcast.ts";
 import { createUserStateCache, type UserStateCache } from "./user-state.ts";
 import { type ClientStateCache, createClientStateCache } from "./client-state.ts";
 
 export interface IdentityContext {
   config: ResolvedConfig;
   logger: Logger;
+  /** Where login failures, refresh reuse and revocations are reported (the app's /metrics); a no-op by default. */
+  telemetry: Telemetry;
   database: DatabaseHandle;
   repos: Repositories;
   keyRing: KeyRing;
@@ -53,10 +56,22 @@ export interface IdentityContext {
   userChanged(id: string): void;
   /** Waits until revocations and changes made so far have been handed to every instance. */
   flushBroadcast(): Promise<void>;
+  /**
+   * Whether the in-memory deny list and user/client caches can be trusted alone: always without Redis
+   * (one instance), otherwise only while the revocation broadcast is subscribed and caught up. While
+   * false, every token is checked against storage (or refused, with `rateLimit.failurePolicy: closed`).
+   */
+  revocationsInSync(): boolean;
   close(): Promise<void>;
 }
 
-export async function openIdentity(config: ResolvedConfig, logger: Logger): Promise<IdentityContext> {
+export interface OpenIdentityOptions {
+  /** The app's metrics (src/http/telemetry.ts); default: record nothing (CLI commands). */
+  telemetry?: Telemetry;
+}
+
+export async function openIdentity(config: ResolvedConfig, logger: Logger, options: OpenIdentityOptions = {}): Promise<IdentityContext> {
+  const telemetry = options.telemetry ?? NO_TELEMETRY;
   const database = await openDatabase({
     dataDir: config.dataDir,
     ...(config.databaseUrl ? { databaseUrl: config.databaseUrl } : {}),
@@ -72,12 +87,9 @@ export async function openIdentity(config: ResolvedConfig, logger: Logger): Prom
   const verifier = createAccessTokenVerifier({ keyRing, issuer: iss, audience, clockTolerance: clockToleranceSeconds });
 
   const revocations = createRevocationList({ accessTokenLifetime: accessTtlSeconds, clockTolerance: clockToleranceSeconds });
-  const active = await repos.revocations.activeSince(new Date());
-  const seconds = (d: Date) => Math.floor(d.getTime() / 1000);
-  revocations.load([
-    ...active.jtis.map((r) => ({ kind: "jti" as const, jti: r.jti, until: seconds(r.expiresAt) })),
-    ...active.sessions.map((r) => ({ kind: "sid" as const, sid: r.sid, until: seconds(r.expiresAt) })),
-  ]);
+  const stored = await storedRevocations(repos);
+  revocations.load(stored);
+  telemetry.revocationApplied("storage", stored.length);
 
   const redis = config.redisUrl
     ? createRedisClient(config.redisUrl, { lazyConnect: false, enableOfflineQueue: false, maxRetriesPerRequest: 1 })
@@ -116,13 +128,24 @@ export async function openIdentity(config: ResolvedConfig, logger: Logger): Prom
     roles.update(await roleTable(repos));
     users.invalidate();
   };
+  // After a Redis outage: what was revoked or changed meanwhile is in storage. Reload it, drop every
+  // cached user and client, and put the revocations back in the Redis backlog for verify-only services.
+  const resync = async () => {
+    const entries = await storedRevocations(repos);
+    revocations.load(entries);
+    telemetry.revocationApplied("storage", entries.length);
+    await reloadLocalRoles();
+    clients.invalidate();
+    if (redis && entries.length > 0) await restoreBacklog(redis, entries);
+  };
   const broadcast = redis
-    ? startBroadcast(redis, { revocations, invalidateUser: invalidatePrincipal, reloadRoles: reloadLocalRoles }, logger)
+    ? startBroadcast(redis, { revocations, invalidateUser: invalidatePrincipal, reloadRoles: reloadLocalRoles, resync, telemetry }, logger)
     : undefined;
 
   return {
     config,
     logger,
+    telemetry,
     database,
     repos,
     keyRing,
@@ -143,6 +166,7 @@ export async function openIdentity(config: ResolvedConfig, logger: Logger): Prom
     async flushBroadcast() {
       await broadcast?.flush();
     },
+    revocationsInSync: broadcast ? () => broadcast.inSync : () => true,
     userChanged(id) {
       invalidatePrincipal(id);
       broadcast?.userChanged(id);
@@ -154,6 +178,15 @@ export async function openIdentity(config: ResolvedConfig, logger: Logger): Prom
       await database.close();
     },
   };
+}
+
+async function storedRevocations(repos: Repositories): Promise<RevocationEntry[]> {
+  const active = await repos.revocations.activeSince(new Date());
+  const seconds = (d: Date) => Math.floor(d.getTime() / 1000);
+  return [
+    ...active.jtis.map((r) => ({ kind: "jti" as const, jti: r.jti, until: seconds(r.expiresAt) })),
+    ...active.sessions.map((r) => ({ kind: "sid" as const, sid: r.sid, until: seconds(r.expiresAt) })),
+  ];
 }
 
 async function roleTable(repos: Repositories): Promise<Record<string, string[]>> {

@@ -15,6 +15,7 @@ export async function login(identity: IdentityContext, request: FastifyRequest, 
   const gate = await identity.throttle.check(email, client);
   if (!gate.allowed) {
     const seconds = Math.max(1, Math.ceil(gate.retryAfterMs / 1000));
+    identity.telemetry.loginFailure("throttled");
     await audit(identity, request, { type: "login.throttled", details: { scope: gate.scope } });
     throw new RampartError("RAMPART_ERR_LOGIN_THROTTLED", {
       detail: `Too many failed attempts; try again in ${seconds} s.`,
@@ -26,6 +27,8 @@ export async function login(identity: IdentityContext, request: FastifyRequest, 
   const ok = user ? await identity.hasher.verify(user.passwordHash, password) : await identity.hasher.verifyAgainstDummy(password);
   if (!user || !ok || user.disabled) {
     await identity.throttle.recordFailure(email, client);
+    // One reason for all three causes, as the 401 is one body: /metrics must not enumerate accounts either.
+    identity.telemetry.loginFailure("bad_credentials");
     await audit(identity, request, { type: "login.failure", actorId: user?.id ?? null, subject: user?.id ?? null });
     throw new RampartError("RAMPART_ERR_INVALID_CREDENTIALS", {
       detail: "The email or password is incorrect.",

@@ -91,6 +91,7 @@ export function createSecondFactors(identity: IdentityContext): SecondFactors {
     const result = await identity.throttle.check(email, request.rampart.client.ip);
     if (result.allowed) return;
     const seconds = Math.max(1, Math.ceil(result.retryAfterMs / 1000));
+    identity.telemetry.loginFailure("throttled");
     await audit(identity, request, { type: "login.throttled", details: { scope: result.scope, step: "mfa" } });
     throw new RampartError("RAMPART_ERR_LOGIN_THROTTLED", {
       detail: `Too many failed attempts; try again in ${seconds} s.`,
@@ -100,6 +101,7 @@ export function createSecondFactors(identity: IdentityContext): SecondFactors {
   }
 
   async function failed(request: FastifyRequest, user: { id: string; email: string }, method: MfaMethod): Promise<never> {
+    identity.telemetry.loginFailure("mfa");
     await identity.throttle.recordFailure(user.email, request.rampart.client.ip);
     await audit(identity, request, { type: "mfa.failure", actorId: user.id, subject: user.id, details: { method } });
     throw new RampartError("RAMPART_ERR_INVALID_CREDENTIALS", { detail: "The code is incorrect, expired or already used." });

@@ -18,6 +18,7 @@ import type { PipelineRequest } from "../http/stage-io.ts";
 import type { ServiceClient } from "../store/index.ts";
 import { audit } from "./audit.ts";
 import type { IdentityContext } from "./context.ts";
+import { revokeAccessToken } from "./sessions.ts";
 
 /** Compared against when the client id is unknown, so an unknown id costs what a wrong secret does. */
 const DUMMY_HASH = "0".repeat(64);
@@ -69,6 +70,7 @@ export async function authenticateClient(
   const gate = await identity.throttle.check(key, ip);
   if (!gate.allowed) {
     const seconds = Math.max(1, Math.ceil(gate.retryAfterMs / 1000));
+    identity.telemetry.loginFailure("throttled");
     await audit(identity, request, { type: "client.auth.throttled", details: { scope: gate.scope } });
     throw new RampartError("RAMPART_ERR_LOGIN_THROTTLED", {
       detail: `Too many failed client authentications; try again in ${seconds} s.`,
@@ -80,6 +82,7 @@ export async function authenticateClient(
   const stored = shaped ? await identity.repos.serviceClients.findCredentials(presented.clientId) : undefined;
   const ok = clientSecretMatches(presented.clientSecret, stored?.secretHash ?? DUMMY_HASH) && stored !== undefined;
   if (!ok || !stored) {
+    identity.telemetry.loginFailure("client_credentials");
     await identity.throttle.recordFailure(key, ip);
     await audit(identity, request, {
       type: "client.auth.failure",
@@ -137,8 +140,6 @@ export async function introspect(identity: IdentityContext, token: unknown): Pro
 export async function revokeClientToken(identity: IdentityContext, client: ServiceClient, token: unknown): Promise<boolean> {
   const claims = await liveAccessToken(identity, token);
   if (!claims || claims.client_id !== client.id) return false;
-  identity.revocations.revokeJti(claims.jti, claims.exp);
-  await identity.repos.revocations.revokeJti(claims.jti, client.id, new Date(claims.exp * 1000));
-  await identity.flushBroadcast();
+  await revokeAccessToken(identity, client.id, claims.jti, claims.exp);
   return true;
 }

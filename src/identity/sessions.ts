@@ -43,6 +43,7 @@ export async function refreshSession(identity: IdentityContext, request: Fastify
   const record = await identity.repos.refreshTokens.findByHash(hashRefreshToken(presented));
   if (!record) throw invalidToken("unknown refresh token", "The refresh token is invalid, expired or revoked.");
   if (record.spentAt && !record.revokedAt) {
+    identity.telemetry.refreshReuseDetected();
     await revokeSessions(identity, record.userId, [record.familyId]);
     await audit(identity, request, {
       type: "refresh.reuse_detected",
@@ -67,6 +68,7 @@ export async function refreshSession(identity: IdentityContext, request: Fastify
   if (!spent) {
     // Revoked, expired, or a concurrent refresh won the race with the same token: treat as reuse.
     if (!record.revokedAt && record.expiresAt.getTime() > Date.now()) {
+      identity.telemetry.refreshReuseDetected();
       await revokeSessions(identity, record.userId, [record.familyId]);
       await audit(identity, request, { type: "refresh.reuse_detected", actorId: record.userId, subject: record.familyId });
     }
@@ -88,11 +90,28 @@ export async function refreshSession(identity: IdentityContext, request: Fastify
 export async function revokeSessions(identity: IdentityContext, userId: string, familyIds: readonly string[]): Promise<void> {
   const until = new Date(Date.now() + (identity.config.tokens.accessTtlSeconds + identity.config.tokens.clockToleranceSeconds) * 1000);
   for (const familyId of familyIds) {
-    await identity.repos.refreshTokens.revokeFamily(familyId);
-    identity.revocations.revokeSid(familyId);
-    await identity.repos.revocations.revokeSession(familyId, userId, until);
+    await recordThenBroadcast(
+      async () => {
+        await identity.repos.refreshTokens.revokeFamily(familyId);
+        await identity.repos.revocations.revokeSession(familyId, userId, until);
+      },
+      () => identity.revocations.revokeSid(familyId),
+    );
   }
   await identity.flushBroadcast();
+}
+
+/**
+ * Storage first, then the broadcast: an instance that missed the broadcast (not subscribed) and catches
+ * up from storage afterwards then always finds the row. The local revocation and broadcast happen even
+ * when the write fails (storage down): best effort now, and the caller still gets the error.
+ */
+async function recordThenBroadcast(record: () => Promise<void>, revokeEverywhere: () => void): Promise<void> {
+  try {
+    await record();
+  } finally {
+    revokeEverywhere();
+  }
 }
 
 /** Every session of the user (optionally but one) ends now. */
@@ -104,7 +123,9 @@ export async function revokeAllSessions(identity: IdentityContext, userId: strin
 
 /** One access token dies now, until it would have expired anyway. */
 export async function revokeAccessToken(identity: IdentityContext, userId: string, jti: string, exp: number): Promise<void> {
-  identity.revocations.revokeJti(jti, exp);
-  await identity.repos.revocations.revokeJti(jti, userId, new Date(exp * 1000));
+  await recordThenBroadcast(
+    () => identity.repos.revocations.revokeJti(jti, userId, new Date(exp * 1000)),
+    () => identity.revocations.revokeJti(jti, exp),
+  );
   await identity.flushBroadcast();
 }

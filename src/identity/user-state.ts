@@ -19,28 +19,31 @@ export interface UserState {
 
 export interface UserStateCache {
   get(userId: string): UserState | undefined | Promise<UserState | undefined>;
+  /** Straight from storage, bypassing and not filling the cache (while changes may have been missed). */
+  load(userId: string): Promise<UserState | undefined>;
+  /** The cached state only: never a storage read. */
+  peek(userId: string): UserState | undefined;
   invalidate(userId?: string): void;
 }
 
 export function createUserStateCache(repos: Repositories, roles: RoleResolver, maxEntries = 50_000): UserStateCache {
   let cache = new Lru<UserState>(maxEntries);
+  const load = async (userId: string): Promise<UserState | undefined> => {
+    const user = await repos.users.findById(userId);
+    if (!user) return undefined;
+    return { id: user.id, email: user.email, disabled: user.disabled, roles: user.roles, permissions: roles.permissionsFor(user.roles) };
+  };
   return {
     get(userId) {
       const hit = cache.get(userId);
       if (hit) return hit;
-      return repos.users.findById(userId).then((user) => {
-        if (!user) return undefined;
-        const state: UserState = {
-          id: user.id,
-          email: user.email,
-          disabled: user.disabled,
-          roles: user.roles,
-          permissions: roles.permissionsFor(user.roles),
-        };
-        cache.set(userId, state);
+      return load(userId).then((state) => {
+        if (state) cache.set(userId, state);
         return state;
       });
     },
+    load,
+    peek: (userId) => cache.get(userId),
     invalidate(userId) {
       if (userId === undefined) cache = new Lru<UserState>(maxEntries);
       else cache.delete(userId);

@@ -165,6 +165,7 @@ export async function verifyLogin(identity: IdentityContext, request: FastifyReq
   const gate = await identity.throttle.check(throttleKey, client);
   if (!gate.allowed) {
     const seconds = Math.max(1, Math.ceil(gate.retryAfterMs / 1000));
+    identity.telemetry.loginFailure("throttled");
     await audit(identity, request, { type: "login.throttled", details: { scope: gate.scope, method: "passkey" } });
     throw new RampartError("RAMPART_ERR_LOGIN_THROTTLED", {
       detail: `Too many failed attempts; try again in ${seconds} s.`,
@@ -173,6 +174,7 @@ export async function verifyLogin(identity: IdentityContext, request: FastifyReq
     });
   }
   const fail = async (reason: string, userId: string | null = null, cause?: unknown) => {
+    identity.telemetry.loginFailure("passkey");
     await identity.throttle.recordFailure(throttleKey, client);
     await audit(identity, request, { type: "login.failure", actorId: userId, subject: userId, details: { method: "passkey", reason } });
     return new RampartError("RAMPART_ERR_INVALID_CREDENTIALS", {

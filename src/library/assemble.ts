@@ -33,7 +33,7 @@ export function openLayer(parsed: ParsedOptions, logger: Logger): Promise<Protec
 
 /** `protectPlugin`'s options for these options and this layer. */
 export function protectOptions(parsed: ParsedOptions, layer: ProtectionLayer): Omit<ProtectOptions, "isClosing"> {
-  const { close: _close, routeLimits: _routeLimits, ...protection } = layer;
+  const { close: _close, routeLimits: _routeLimits, telemetry: _telemetry, ...protection } = layer;
   const mount = parsed.identity;
   return {
     config: parsed.config,
@@ -56,5 +56,5 @@ export async function registerIdentityRoutes(app: FastifyInstance, parsed: Parse
     },
     { prefix: mount.prefix },
   );
-  await app.register(fp(metricsRoutes(`${mount.prefix}/metrics`)));
+  await app.register(fp(metricsRoutes({ telemetry: layer.telemetry, path: `${mount.prefix}/metrics` })));
 }

@@ -25,7 +25,7 @@ export interface RampartServer {
 export async function composeServer(config: ResolvedConfig, logger: Logger): Promise<RampartServer> {
   const layer = await openIdentityLayer(config, logger);
   const { identity } = layer;
-  const { identity: _identity, close: closeLayer, ...protection } = layer;
+  const { identity: _identity, telemetry, close: closeLayer, ...protection } = layer;
   const app = await buildApp({
     config,
     logger,
@@ -37,7 +37,7 @@ export async function composeServer(config: ResolvedConfig, logger: Logger): Pro
       // Its own scope: form bodies and OAuth error JSON stay on the /oauth endpoints.
       await scope.register(oauthRoutes(identity));
       await scope.register(notesRoutes(identity.repos.notes));
-      await scope.register(fp(metricsRoutes()));
+      await scope.register(fp(metricsRoutes({ telemetry })));
     },
   });
   const admins = await identity.repos.users.countAdmins();

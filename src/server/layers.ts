@@ -15,6 +15,7 @@ import type { Authenticator } from "../http/stages/authenticate.ts";
 import { createAuthorizeStage } from "../http/stages/authorize.ts";
 import { createCsrfStage } from "../http/stages/csrf.ts";
 import { createRateLimitStages } from "../http/stages/rate-limit.ts";
+import { type AppTelemetry, createAppTelemetry } from "../http/telemetry.ts";
 import { audit } from "../identity/audit.ts";
 import { createAuthenticator } from "../identity/authenticator.ts";
 import { type IdentityContext, openIdentity } from "../identity/context.ts";
@@ -30,11 +31,14 @@ export interface ProtectionLayer {
    */
   routeLimits?: { client: Stage; principal: Stage };
   readiness: ReadinessCheck[];
+  /** The app's metrics, served by `metricsRoutes`; absent for a layer that records none (verify-only). */
+  telemetry?: AppTelemetry;
   close(): Promise<void>;
 }
 
 export interface IdentityLayer extends ProtectionLayer {
   identity: IdentityContext;
+  telemetry: AppTelemetry;
 }
 
 function redisStoreOf(store: RateLimitStore | undefined): RedisRateLimitStore | undefined {
@@ -54,11 +58,16 @@ export function createLimitStore(config: ResolvedConfig, logger: Logger): RateLi
   });
 }
 
-/** Rate-limit stages over a store of the config's choice; `undefined` when limiting is off. */
-export function openLimits(config: ResolvedConfig, logger: Logger) {
+/**
+ * Rate-limit stages over a store of the config's choice; `undefined` when limiting is off. With
+ * `telemetry`, a shared store's calls are timed and its availability and fallbacks reported.
+ */
+export function openLimits(config: ResolvedConfig, logger: Logger, telemetry?: AppTelemetry, authenticator?: Authenticator) {
   if (!config.rateLimit.enabled) return undefined;
-  const store = createLimitStore(config, logger);
-  return { store, ...createRateLimitStages(config, store) };
+  const created = createLimitStore(config, logger);
+  const store = telemetry ? telemetry.instrumentLimitStore(created, ["consume", "consumePair"]) : created;
+  const peekPrincipal = authenticator?.peek?.bind(authenticator);
+  return { store, ...createRateLimitStages(config, store, peekPrincipal ? { peekPrincipal } : {}) };
 }
 
 /**
@@ -66,7 +75,9 @@ export function openLimits(config: ResolvedConfig, logger: Logger) {
  * same role on every start: the code is where the route permissions live), and builds the stages.
  */
 export async function openIdentityLayer(config: ResolvedConfig, logger: Logger, appRoles: RoleTable = {}): Promise<IdentityLayer> {
-  const identity = await openIdentity(config, logger);
+  // One registry per assembled app: the identity flows, the limiter and /metrics all report into it.
+  const telemetry = createAppTelemetry();
+  const identity = await openIdentity(config, logger, { telemetry });
   try {
     for (const [name, permissions] of Object.entries(appRoles)) await identity.repos.roles.upsert(name, permissions);
     if (Object.keys(appRoles).length > 0) await identity.reloadRoles();
@@ -74,10 +85,15 @@ export async function openIdentityLayer(config: ResolvedConfig, logger: Logger, 
     await identity.close();
     throw error;
   }
-  const limits = openLimits(config, logger);
+  const authenticator = createAuthenticator(identity);
+  const limits = openLimits(config, logger, telemetry, authenticator);
+  telemetry.watchDatabase(identity.database);
+  telemetry.watchRevocationSync(() => identity.revocationsInSync());
+  const stopCountingRevocations = identity.revocations.onRevoke(() => telemetry.revocationApplied("local"));
   return {
     identity,
-    authenticator: createAuthenticator(identity),
+    telemetry,
+    authenticator,
     ...(limits ? { onRoute: limits.onRoute, routeLimits: { client: limits.limitClientOwn, principal: limits.limitPrincipalOwn } } : {}),
     stages: {
       ...(limits ? { "limit-client": limits.limitClient, "limit-principal": limits.limitPrincipal } : {}),
@@ -95,6 +111,7 @@ export async function openIdentityLayer(config: ResolvedConfig, logger: Logger, 
       ...(identity.redis ? [{ name: "redis", check: async () => void (await Promise.all([identity.redis?.ping(), redisStoreOf(limits?.store)?.ping()])) }] : []),
     ],
     async close() {
+      stopCountingRevocations();
       await limits?.store.close();
       await identity.close();
     },

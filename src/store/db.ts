@@ -2,16 +2,19 @@
 import { Kysely, sql } from "kysely";
 import { RampartError } from "../core/errors.ts";
 import { type DialectOptions, type Engine, selectDialect } from "./dialects/index.ts";
+import { type PoolState, poolStateOf } from "./dialects/postgres.ts";
 import { storeUnavailable } from "./dialects/errors.ts";
 import type { Database } from "./schema.ts";
 
-export type { Engine };
+export type { Engine, PoolState };
 
 export interface DatabaseHandle {
   readonly db: Kysely<Database>;
   readonly engine: Engine;
   /** Resolves when the database answers; otherwise throws `RAMPART_ERR_STORE_UNAVAILABLE`. */
   ping(): Promise<void>;
+  /** The connection pool now (metrics); undefined for an engine without one (SQLite). */
+  poolState(): PoolState | undefined;
   /** Closes the file or pool. Safe to call twice. */
   close(): Promise<void>;
 }
@@ -27,11 +30,13 @@ export type OpenDatabaseOptions = DialectOptions;
 export async function openDatabase(options: OpenDatabaseOptions): Promise<DatabaseHandle> {
   const { engine, dialect } = selectDialect(options);
   const db = new Kysely<Database>({ dialect });
+  const pool = poolStateOf(dialect);
   let closing: Promise<void> | undefined;
   const handle: DatabaseHandle = {
     db,
     engine,
     ping: () => ping(db),
+    poolState: () => pool?.(),
     close: () => {
       closing ??= db.destroy();
       return closing;

@@ -10,6 +10,7 @@
 import type { Logger } from "pino";
 import type { ResolvedConfig } from "../config/resolve.ts";
 import { BUILTIN_ROLES, compilePermissions, createRoleResolver, intersect, type RoleTable } from "../core/authz/index.ts";
+import { redisUnavailable } from "../core/ratelimit/redis-store.ts";
 import { createRedisClient } from "../core/redis.ts";
 import { createRevocationList } from "../core/revocation.ts";
 import type { AccessTokenClaims } from "../core/tokens/access-token.ts";
@@ -61,7 +62,15 @@ export async function openVerifyLayer(
 
   const redis = config.redisUrl ? createRedisClient(config.redisUrl, { enableOfflineQueue: true, maxRetriesPerRequest: 1 }) : undefined;
   redis?.on("error", (error) => logger.warn({ err: { message: error.message } }, "redis error"));
-  const broadcast = redis ? startBroadcast(redis, { revocations, invalidateUser: () => {}, reloadRoles: async () => {} }, logger) : undefined;
+  const resync = async () => {
+    if (redis) await loadRevocationBacklog(redis, revocations);
+  };
+  const broadcast = redis
+    ? startBroadcast(redis, { revocations, invalidateUser: () => {}, reloadRoles: async () => {}, resync }, logger)
+    : undefined;
+  // With no storage of its own, a verify-only service that has lost the broadcast can only refuse
+  // (failurePolicy closed) or go on with the deny list it has (open) until it catches up from the backlog.
+  const refuseOutOfSync = config.rateLimit.failurePolicy === "closed";
   if (redis) {
     const loaded = await loadRevocationBacklog(redis, revocations).catch((error: Error) => {
       logger.error({ err: { message: error.message } }, "verify-only: could not load revocations in force from Redis");
@@ -72,6 +81,9 @@ export async function openVerifyLayer(
 
   function principalOf(claims: AccessTokenClaims): Principal {
     if (revocations.isRevoked(claims)) throw invalidToken("revoked");
+    if (refuseOutOfSync && broadcast && !broadcast.inSync) {
+      throw redisUnavailable("revocation broadcast unavailable and failurePolicy is closed");
+    }
     const scopes = claims.scope ? claims.scope.split(" ") : undefined;
     // A service client's token (OAuth client credentials: client_id is the client, not the issuer's own
     // user client) holds exactly its scopes; a user's token holds its roles' grants, narrowed by scopes.
@@ -103,7 +115,14 @@ export async function openVerifyLayer(
     },
   };
 
-  const limits = openLimits(config, logger);
+  authenticator.peek = (request) => {
+    const credential = readCredential(request, true);
+    if (credential?.kind !== "bearer" || (broadcast && !broadcast.inSync)) return undefined;
+    const cached = verifier.verifyCached(credential.token);
+    if (!cached || revocations.isRevoked(cached)) return undefined;
+    return principalOf(cached);
+  };
+  const limits = openLimits(config, logger, undefined, authenticator);
   return {
     authenticator,
     ...(limits ? { onRoute: limits.onRoute, routeLimits: { client: limits.limitClientOwn, principal: limits.limitPrincipalOwn } } : {}),

@@ -11,6 +11,7 @@ export {
 export { bucketKey, type ClientKeyOptions, clientKey, keyIdentity, principalKey, scopedKey } from "./keys.ts";
 export {
   createRateLimiter,
+  limitOutcome,
   type RateLimiter,
   type RateLimiterOptions,
   type RateLimitOutcome,
@@ -20,8 +21,10 @@ export { MemoryRateLimitStore, type MemoryStoreOptions, type MemoryStoreStats } 
 export { definePolicy, type PolicyInput, parsePolicy, type RateLimitPolicy } from "./policy.ts";
 export {
   type FailurePolicy,
+  type PairDecision,
   RedisRateLimitStore,
   type RedisStoreOptions,
+  redisUnavailable,
   type RedisStoreStats,
   type StoreRecoveredEvent,
   type StoreUnavailableEvent,

@@ -43,7 +43,7 @@ export function createRateLimiter(options: RateLimiterOptions): RateLimiter {
     check(requests, policyHeader) {
       const header = policyHeader ?? rateLimitPolicyHeader(requests.map((request) => request.policy));
       const decision = store.consume(requests);
-      return isThenable(decision) ? decision.then((d) => outcome(d, header)) : outcome(decision, header);
+      return isThenable(decision) ? decision.then((d) => limitOutcome(d, header)) : limitOutcome(decision, header);
     },
   };
 }
@@ -65,6 +65,7 @@ export function rateLimitedError(outcome: RateLimitOutcome): RampartError {
   });
 }
 
-function outcome(decision: LimitDecision, policyHeader: string): RateLimitOutcome {
+/** The outcome of a decision made outside `check` (a store's `consumePair`). */
+export function limitOutcome(decision: LimitDecision, policyHeader: string): RateLimitOutcome {
   return { allowed: decision.allowed, decision, headers: rateLimitHeaders(decision, policyHeader) };
 }

@@ -39,8 +39,44 @@ end
 return {now, admitted, unpack(tats)}
 `;
 
+// Two stacks of two identities in one call (see consumePair): the first decided (and consumed) as above;
+// the second only when the first admitted. ARGV[2]: how many KEYS belong to the first stack; then cost·T,
+// burst·T per key. Returns {now, admitted1, admitted2, TATs before of the first stack, of the second}.
+const GCRA_PAIR_LUA = `
+local time = redis.call('TIME')
+local now = tonumber(time[1]) * 1000000 + tonumber(time[2]) + tonumber(ARGV[1])
+local split = tonumber(ARGV[2])
+local out = {now, 0, 0}
+local function decide(first, last)
+  local tats, admitted = {}, 1
+  for i = first, last do
+    local tat = tonumber(redis.call('GET', KEYS[i])) or 0
+    tats[i - first + 1] = tat
+    out[#out + 1] = tat
+    if math.max(tat, now) + tonumber(ARGV[2 * i + 1]) - now > tonumber(ARGV[2 * i + 2]) then admitted = 0 end
+  end
+  if admitted == 1 then
+    for i = first, last do
+      local tat = math.max(tats[i - first + 1], now) + tonumber(ARGV[2 * i + 1])
+      redis.call('SET', KEYS[i], string.format('%d', tat), 'PX', math.ceil((tat - now) / 1000))
+    end
+  end
+  return admitted
+end
+out[2] = decide(1, split)
+if out[2] == 1 then out[3] = decide(split + 1, #KEYS) end
+return out
+`;
+
 const COMMAND = "rampartGcra";
-type GcraCommand = Record<typeof COMMAND, (numKeys: number, ...args: (string | number)[]) => Promise<unknown[]>>;
+const PAIR_COMMAND = "rampartGcraPair";
+type GcraCommand = Record<typeof COMMAND | typeof PAIR_COMMAND, (numKeys: number, ...args: (string | number)[]) => Promise<unknown[]>>;
+
+/** Two identities' stacks decided in one call; `second` is undefined when `first` refused. */
+export interface PairDecision {
+  readonly first: LimitDecision;
+  readonly second: LimitDecision | undefined;
+}
 
 export type FailurePolicy = "open" | "closed";
 
@@ -115,6 +151,7 @@ export class RedisRateLimitStore implements RateLimitStore {
     this.#owned = !options.client;
     this.#client = options.client ?? connect(options.url!, timeoutMs);
     this.#client.defineCommand(COMMAND, { lua: GCRA_LUA });
+    this.#client.defineCommand(PAIR_COMMAND, { lua: GCRA_PAIR_LUA });
     this.#connecting = this.#firstConnection();
     this.#prefix = prefix;
     this.#timeoutMs = timeoutMs;
@@ -133,11 +170,46 @@ export class RedisRateLimitStore implements RateLimitStore {
     }
     this.#recovered();
     const [now, admitted, ...tats] = reply.map(Number);
-    const { decision } = decideStack(requests, tats, now!);
+    return this.#decided(requests, tats, now!, admitted!, reply);
+  }
+
+  /** The decision gcra.ts makes from the TATs the script read; it must agree with the script's. */
+  #decided(requests: readonly LimitRequest[], tats: readonly number[], now: number, admitted: number, reply: unknown[]): LimitDecision {
+    const { decision } = decideStack(requests, tats, now);
     if (decision.allowed !== (admitted === 1) || tats.length !== requests.length) {
       throw new RampartError("RAMPART_ERR_INTERNAL", { reason: `redis rate-limit script disagrees with gcra.ts: ${JSON.stringify(reply)}` });
     }
     return decision;
+  }
+
+  /**
+   * Whether `consumePair` can decide two identities in one call: a single Redis can; a Cluster cannot
+   * (their buckets live in different slots), so there each identity costs its own round trip.
+   */
+  get decidesPairs(): boolean {
+    return !(this.#client as { isCluster?: boolean }).isCluster;
+  }
+
+  /**
+   * Decides `first` (the per-IP stack) and, only if it admits, `second` (the per-principal stack) in ONE
+   * round trip, with exactly the semantics of two consecutive `consume` calls: a refused first stack
+   * consumes nothing and leaves the second untouched. Only when `decidesPairs`.
+   */
+  async consumePair(first: readonly LimitRequest[], second: readonly LimitRequest[]): Promise<PairDecision> {
+    checkRequests(first);
+    checkRequests(second);
+    let reply: unknown[];
+    try {
+      reply = await this.#call([...first, ...second], PAIR_COMMAND, first.length);
+    } catch (error) {
+      const decided = this.#unavailable(first, error);
+      return { first: decided, second: decided.allowed ? this.#fallback.consume(second) : undefined };
+    }
+    this.#recovered();
+    const [now, admittedFirst, admittedSecond, ...tats] = reply.map(Number);
+    const firstDecision = this.#decided(first, tats.slice(0, first.length), now!, admittedFirst!, reply);
+    if (!firstDecision.allowed) return { first: firstDecision, second: undefined };
+    return { first: firstDecision, second: this.#decided(second, tats.slice(first.length), now!, admittedSecond!, reply) };
   }
 
   /** Whether this store's own connection answers now (readiness); rejects when it does not. */
@@ -159,22 +231,26 @@ export class RedisRateLimitStore implements RateLimitStore {
     await this.#fallback.close();
   }
 
-  async #call(requests: readonly LimitRequest[]): Promise<unknown[]> {
+  /** `split`: for the pair script, how many of `requests` form the first stack (ARGV[2]). */
+  async #call(requests: readonly LimitRequest[], command: typeof COMMAND | typeof PAIR_COMMAND = COMMAND, split?: number): Promise<unknown[]> {
     if (this.#connecting) await withTimeout(this.#connecting.promise, this.#timeoutMs, "redis");
     const status = this.#client.status;
     // Not connected: fail now rather than queue, so an outage costs requests nothing but the fallback.
     if (status !== "ready") throw new Error(`redis connection is ${status}`);
-    const args: (string | number)[] = new Array(requests.length * 3 + 1);
-    args[requests.length] = Math.round((this.#options.clockOffsetMs?.() ?? 0) * 1000);
+    const n = requests.length;
+    const extra = split === undefined ? 0 : 1;
+    const args: (string | number)[] = new Array(n * 3 + 1 + extra);
+    args[n] = Math.round((this.#options.clockOffsetMs?.() ?? 0) * 1000);
+    if (split !== undefined) args[n + 1] = split;
     requests.forEach((request, i) => {
       const identity = keyIdentity(request.key);
       const interval = emissionIntervalUs(request.policy);
       args[i] = `${this.#prefix}{${identity}}${bucketKey(request.key, request.policy).slice(identity.length)}`;
-      args[requests.length + 1 + 2 * i] = (request.cost ?? 1) * interval;
-      args[requests.length + 2 + 2 * i] = request.policy.burst * interval;
+      args[n + 1 + extra + 2 * i] = (request.cost ?? 1) * interval;
+      args[n + 2 + extra + 2 * i] = request.policy.burst * interval;
     });
     this.#roundTrips++;
-    return withTimeout((this.#client as unknown as GcraCommand)[COMMAND](requests.length, ...args), this.#timeoutMs, "redis");
+    return withTimeout((this.#client as unknown as GcraCommand)[command](n, ...args), this.#timeoutMs, "redis");
   }
 
   /**
@@ -205,9 +281,7 @@ export class RedisRateLimitStore implements RateLimitStore {
       this.#outage = { since: Date.now(), failures: 1 };
       this.#options.onUnavailable?.({ error, failure: this.#failure });
     }
-    if (this.#failure === "closed") {
-      throw new RampartError("RAMPART_ERR_STORE_UNAVAILABLE", { reason: `redis rate-limit store: ${messageOf(error)}`, cause: error });
-    }
+    if (this.#failure === "closed") throw redisUnavailable(`redis rate-limit store: ${messageOf(error)}`, error);
     this.#fallbacks++;
     return this.#fallback.consume(requests);
   }
@@ -218,6 +292,18 @@ export class RedisRateLimitStore implements RateLimitStore {
     this.#outage = undefined;
     this.#options.onRecovered?.({ failures, downtimeMs: Date.now() - since });
   }
+}
+
+/** Seconds a client is told to wait when Redis is down and the policy is to fail closed. */
+const REDIS_RETRY_AFTER_SECONDS = 2;
+
+/** The 503 for "Redis is down and failurePolicy is closed", with Retry-After (rate limits, revocations). */
+export function redisUnavailable(reason: string, cause?: unknown): RampartError {
+  return new RampartError("RAMPART_ERR_STORE_UNAVAILABLE", {
+    reason,
+    ...(cause === undefined ? {} : { cause }),
+    headers: { "retry-after": String(REDIS_RETRY_AFTER_SECONDS) },
+  });
 }
 
 function connect(url: string, timeoutMs: number): RedisClient {

@@ -1,40 +1,38 @@
 /**
- * Prometheus metrics at `GET /metrics` (permission `metrics:read`): process metrics plus request counts
- * by route and status, and the security events worth alerting on (rate-limit refusals, authentication
- * failures). Each app gets its own registry, so tests and several apps in one process never collide.
+ * Prometheus metrics at `GET /metrics` (permission `metrics:read`): the app's registry (src/http/telemetry.ts)
+ * with process metrics, request counts by route and status, refusals by stage and code, 429s by policy,
+ * login failures, refresh reuse, revocations, the rate-limit store and the database pool. The hooks count
+ * every request of the scope this plugin is registered in (`fastify-plugin`: the whole app's routes).
  */
 import type { FastifyInstance } from "fastify";
-import { Counter, collectDefaultMetrics, Registry } from "prom-client";
+import { type AppTelemetry, createAppTelemetry } from "../telemetry.ts";
 
-/** `path`: where the route is served (the library may mount it under a prefix); the hook counts every request. */
-export function metricsRoutes(path = "/metrics") {
+export interface MetricsRoutesOptions {
+  /** The app's telemetry (`IdentityLayer.telemetry`); default: a registry of its own. */
+  telemetry?: AppTelemetry;
+  /** Where the route is served (the library may mount it under a prefix). Default `/metrics`. */
+  path?: string;
+}
+
+export function metricsRoutes(options: MetricsRoutesOptions = {}) {
+  const { telemetry = createAppTelemetry(), path = "/metrics" } = options;
   return async function routes(app: FastifyInstance) {
-    const registry = new Registry();
-    collectDefaultMetrics({ register: registry, prefix: "rampart_" });
-    const requests = new Counter({
-      name: "rampart_http_requests_total",
-      help: "HTTP requests by method, route pattern and status code.",
-      labelNames: ["method", "route", "status"],
-      registers: [registry],
-    });
-    const refusals = new Counter({
-      name: "rampart_security_refusals_total",
-      help: "Requests refused by a security stage, by status (401 authentication, 403 authorization/CSRF/HTTPS, 429 rate limits).",
-      labelNames: ["status"],
-      registers: [registry],
-    });
+    telemetry.collectProcessMetrics();
     app.addHook("onResponse", (request, reply, done) => {
-      const status = reply.statusCode;
-      requests.inc({ method: request.method, route: request.routeOptions.url ?? "unmatched", status });
-      if (status === 401 || status === 403 || status === 429) refusals.inc({ status });
+      telemetry.observeResponse(request, reply);
+      done();
+    });
+    // Errors only (no cost on success), before the error handler turns them into problem+json.
+    app.addHook("onError", (request, _reply, error, done) => {
+      telemetry.observeError(request, error);
       done();
     });
     app.get(
       path,
       { config: { rampart: { permissions: ["metrics:read"], produces: ["text/plain", "application/openmetrics-text"] } }, schema: { tags: ["ops"] } },
       async (_request, reply) => {
-        reply.type(registry.contentType);
-        return registry.metrics();
+        reply.type(telemetry.registry.contentType);
+        return telemetry.registry.metrics();
       },
     );
   };

@@ -11,6 +11,12 @@ import type { Principal } from "../request-state.ts";
 export interface Authenticator {
   /** A principal, `undefined` when the request carries no credential; throws on a bad credential. */
   authenticate(request: PipelineRequest, reply: PipelineReply): Principal | undefined | Promise<Principal | undefined>;
+  /**
+   * Optional: the principal `authenticate` would produce for a bearer credential known from memory
+   * alone (no signature check, no storage, no side effect), else undefined. Lets the rate-limit stages
+   * decide per-IP and per-principal limits in one Redis round trip (stages/rate-limit.ts).
+   */
+  peek?(request: PipelineRequest): Principal | undefined;
 }
 
 export const BEARER_CHALLENGE = 'Bearer realm="rampart"';

@@ -37,6 +37,9 @@ export interface PostgresOptions {
   onError?: (error: unknown) => void;
 }
 
+/** Where the dialect keeps its pool, for `poolStateOf` (metrics); not part of Kysely's Dialect. */
+const POOL = Symbol("rampart.postgres.pool");
+
 export function createPostgresDialect({ connectionString, onError }: PostgresOptions): Dialect {
   const pool = new pg.Pool({
     connectionString,
@@ -48,7 +51,26 @@ export function createPostgresDialect({ connectionString, onError }: PostgresOpt
     keepAlive: true,
   });
   pool.on("error", (error) => onError?.(error));
-  return withErrorMapping(new PostgresDialect({ pool }), classifyPostgres);
+  const dialect = withErrorMapping(new PostgresDialect({ pool }), classifyPostgres);
+  return Object.assign(dialect, { [POOL]: pool });
+}
+
+/** The pool's connections now, for the operator's view (`rampart_db_pool_*`). */
+export interface PoolState {
+  /** Connections open (lent out or idle). */
+  readonly total: number;
+  readonly idle: number;
+  /** Queries waiting for a connection. */
+  readonly waiting: number;
+  /** The pool's size bound. */
+  readonly max: number;
+}
+
+/** The pool state of a dialect made by `createPostgresDialect`; undefined for any other. */
+export function poolStateOf(dialect: Dialect): (() => PoolState) | undefined {
+  const pool = (dialect as { [POOL]?: pg.Pool })[POOL];
+  if (!pool) return undefined;
+  return () => ({ total: pool.totalCount, idle: pool.idleCount, waiting: pool.waitingCount, max: pool.options.max ?? 10 });
 }
 
 /** `connect_timeout` from the URL (seconds, libpq's meaning), else the default. */

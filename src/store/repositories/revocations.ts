@@ -26,6 +26,11 @@ export interface RevocationsRepository {
   revokeSession(sid: string, userId: string, expiresAt: Date): Promise<void>;
   /** Everything still in force at `now`, for warming an in-memory deny set at start. */
   activeSince(now: Date): Promise<{ jtis: RevokedJti[]; sessions: RevokedSession[] }>;
+  /**
+   * Whether the token `jti`, or the session `sid`, is revoked at `now`: asked per request only while an
+   * instance cannot trust its in-memory list (its revocation broadcast is down).
+   */
+  isRevoked(jti: string, sid: string | undefined, now: Date): Promise<boolean>;
   /** Deletes entries that expired at or before `now`; returns how many. */
   purgeExpired(now: Date): Promise<number>;
 }
@@ -68,6 +73,17 @@ export function createRevocationsRepository(db: Kysely<Database>): RevocationsRe
         jtis: jtis.map((r) => ({ jti: r.jti, userId: r.user_id, expiresAt: fromIso(r.expires_at) })),
         sessions: sessions.map((r) => ({ sid: r.sid, userId: r.user_id, expiresAt: fromIso(r.expires_at) })),
       };
+    },
+
+    async isRevoked(jti, sid, now) {
+      const at = toIso(now);
+      const [token, session] = await Promise.all([
+        db.selectFrom("revoked_tokens").select("jti").where("jti", "=", jti).where("expires_at", ">", at).executeTakeFirst(),
+        sid === undefined
+          ? undefined
+          : db.selectFrom("revoked_sessions").select("sid").where("sid", "=", sid).where("expires_at", ">", at).executeTakeFirst(),
+      ]);
+      return token !== undefined || session !== undefined;
     },
 
     async purgeExpired(now) {

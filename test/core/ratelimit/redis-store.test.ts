@@ -5,6 +5,7 @@ import { after, describe, test } from "node:test";
 import { Redis, type RedisOptions } from "ioredis";
 import { RampartError } from "../../../src/core/errors.ts";
 import { principalKey, scopedKey } from "../../../src/core/ratelimit/keys.ts";
+import { MemoryRateLimitStore } from "../../../src/core/ratelimit/memory-store.ts";
 import { parsePolicy } from "../../../src/core/ratelimit/policy.ts";
 import { RedisRateLimitStore, type RedisStoreOptions } from "../../../src/core/ratelimit/redis-store.ts";
 import { runRateLimitStoreContract } from "../../contract/ratelimit-store.ts";
@@ -84,6 +85,36 @@ describe("RedisRateLimitStore", { skip }, () => {
       assert.equal(commands, i + 1, "commands written to the connection");
       assert.equal(redisStore.stats().roundTrips, i + 1);
     }
+    await redisStore.close();
+  });
+
+  test("consumePair decides two identities in one call, exactly as two consumes on the memory store", async () => {
+    let offsetMs = 0;
+    const redisStore = store({ clockOffsetMs: () => offsetMs });
+    let clockMs = Date.now();
+    const memory = new MemoryRateLimitStore({ clock: () => clockMs });
+    const ip = `ip:192.0.2.${Math.floor(Math.random() * 250)}`;
+    const user = principalKey(randomUUID());
+    const ipStack = [parsePolicy("ip", "4/minute burst 4")];
+    const userStack = [parsePolicy("user", "6/minute burst 3"), parsePolicy("user-2", "10/hour")];
+    const shapes: string[] = [];
+    for (let i = 0; i < 14; i++) {
+      const first = ipStack.map((p) => ({ key: i % 5 === 4 ? `${ip}9` : ip, policy: p }));
+      const second = userStack.map((p) => ({ key: user, policy: p }));
+      const pair = await redisStore.consumePair(first, second);
+      const one = memory.consume(first);
+      const two = one.allowed ? memory.consume(second) : undefined;
+      const shape = (d: { allowed: boolean; results: readonly { remaining: number }[] } | undefined) =>
+        d ? `${d.allowed ? "ok" : "no"}:${d.results.map((r) => r.remaining).join(",")}` : "-";
+      assert.equal(`${shape(pair.first)} ${shape(pair.second)}`, `${shape(one)} ${shape(two)}`, `request ${i}`);
+      shapes.push(`${shape(pair.first)} ${shape(pair.second)}`);
+      offsetMs += 7000;
+      clockMs += 7000;
+    }
+    assert.ok(shapes.some((s) => s.startsWith("no")), "the per-IP stack refused some");
+    assert.ok(shapes.some((s) => / no:/.test(s)), "the per-principal stack refused some");
+    assert.equal(redisStore.stats().roundTrips, 14, "one round trip per pair");
+    assert.equal(redisStore.decidesPairs, true);
     await redisStore.close();
   });
 

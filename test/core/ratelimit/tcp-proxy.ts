@@ -11,6 +11,8 @@ export class TcpProxy {
   #server: net.Server | undefined;
   #blackhole = false;
   port = 0;
+  /** Redis commands clients sent through the proxy (counted on the wire, RESP arrays), by name. */
+  readonly commands = new Map<string, number>();
 
   constructor(targetUrl: string) {
     const { hostname, port } = new URL(targetUrl);
@@ -34,7 +36,9 @@ export class TcpProxy {
           upstream.destroy();
         });
       }
-      client.on("data", (chunk) => {
+      const counter = respCommandCounter((name) => this.commands.set(name, (this.commands.get(name) ?? 0) + 1));
+      client.on("data", (chunk: Buffer) => {
+        counter(chunk);
         if (!this.#blackhole) upstream.write(chunk);
       });
       upstream.pipe(client);
@@ -59,4 +63,42 @@ export class TcpProxy {
     this.#server = undefined;
     if (server) await new Promise<void>((resolve) => server.close(() => resolve()));
   }
+}
+
+/**
+ * Feeds on a client's byte stream and calls `onCommand` with each command's name (upper case). Clients
+ * send commands as RESP arrays of bulk strings: `*<n>\r\n` then n × `$<len>\r\n<bytes>\r\n`.
+ */
+export function respCommandCounter(onCommand: (name: string) => void): (chunk: Buffer) => void {
+  let buffer = Buffer.alloc(0);
+  return (chunk) => {
+    buffer = Buffer.concat([buffer, chunk]);
+    for (;;) {
+      const parsed = parseCommand(buffer);
+      if (!parsed) return;
+      onCommand(parsed.name);
+      buffer = buffer.subarray(parsed.length);
+    }
+  };
+}
+
+function parseCommand(buffer: Buffer): { name: string; length: number } | undefined {
+  const line = (from: number) => {
+    const end = buffer.indexOf("\r\n", from);
+    return end === -1 ? undefined : { text: buffer.toString("latin1", from, end), next: end + 2 };
+  };
+  const header = line(0);
+  if (!header) return undefined;
+  if (!header.text.startsWith("*")) throw new Error(`not a RESP array: ${JSON.stringify(header.text)}`);
+  let at = header.next;
+  let name = "";
+  for (let i = 0; i < Number(header.text.slice(1)); i++) {
+    const size = line(at);
+    if (!size) return undefined;
+    const length = Number(size.text.slice(1));
+    if (buffer.length < size.next + length + 2) return undefined;
+    if (i === 0) name = buffer.toString("latin1", size.next, size.next + length).toUpperCase();
+    at = size.next + length + 2;
+  }
+  return { name, length: at };
 }

@@ -7,6 +7,7 @@ import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import type { FastifyRequest } from "fastify";
 import pino from "pino";
+import { NO_TELEMETRY } from "../../../src/core/telemetry.ts";
 import type { IdentityContext } from "../../../src/identity/context.ts";
 import { login as loginFlow } from "../../../src/identity/login.ts";
 import { assertProblem, type IdentityApp, login, PASSWORD, register, startIdentityApp } from "../../support/identity.ts";
@@ -88,6 +89,7 @@ describe("login flow (unit): the unknown-email path costs a hash verification", 
     const calls = { verify: 0, verifyAgainstDummy: 0, recordFailure: 0, recordSuccess: 0 };
     const identity = {
       logger: pino({ level: "silent" }),
+      telemetry: NO_TELEMETRY,
       repos: {
         users: { findByEmail: async () => user, setPasswordHash: async () => true },
         audit: { record: async () => {} },

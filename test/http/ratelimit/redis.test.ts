@@ -66,9 +66,11 @@ async function start(url: string, rateLimit: Record<string, unknown>): Promise<R
   return server;
 }
 
-const get = (server: RampartServer, ip: string, url = "/healthz") => server.app.inject({ method: "GET", url, remoteAddress: ip });
+// The JWKS: public, cheap and limited per IP like any route (the health probes are exempt from "closed").
+const LIMITED = "/.well-known/jwks.json";
+const get = (server: RampartServer, ip: string, url = LIMITED) => server.app.inject({ method: "GET", url, remoteAddress: ip });
 
-/** `GET /healthz` from `ip`, `n` times in a row: statuses, and how long the slowest took. */
+/** `GET /.well-known/jwks.json` from `ip`, `n` times in a row: statuses, and how long the slowest took. */
 async function burst(server: RampartServer, ip: string, n: number): Promise<{ statuses: number[]; slowestMs: number; last: LightMyRequestResponse }> {
   const statuses: number[] = [];
   let slowestMs = 0;
@@ -178,7 +180,7 @@ function startWithRedisDown(failurePolicy: "open" | "closed", deadlineMs = 10_00
     say({ started: performance.now() - started });
     for (let i = 0; i < 7; i++) {
       const t = performance.now();
-      const res = await server.app.inject({ method: "GET", url: "/healthz", remoteAddress: "198.18.0.1" });
+      const res = await server.app.inject({ method: "GET", url: "/.well-known/jwks.json", remoteAddress: "198.18.0.1" });
       say({ status: res.statusCode, ms: performance.now() - t, type: res.headers["content-type"], body: res.body });
     }
     const closing = performance.now();
@@ -336,7 +338,7 @@ describe("Redis lost and regained mid-run (TCP proxy in front of the real Redis)
   );
 
   it(
-    '"closed", Redis gone: GET /readyz answers 503 problem+json, not a 500',
+    '"closed", Redis gone: the probes still answer — /healthz 200, /readyz 503 naming redis — while other routes get 503',
     async () => {
       const server = await startBehindProxy("closed");
       await proxy.stop();
@@ -344,8 +346,11 @@ describe("Redis lost and regained mid-run (TCP proxy in front of the real Redis)
         const deadline = Date.now() + 5000;
         let res = await get(server, freshIp(), "/readyz");
         while (res.statusCode === 200 && Date.now() < deadline) res = await get(server, freshIp(), "/readyz");
-        assertUnavailable(res);
+        assert.equal(res.statusCode, 503, res.body);
+        assert.deepEqual(res.json().checks, { storage: "ok", redis: "unavailable" });
         assert.doesNotMatch(res.body, /FST_|serializ/i);
+        assert.equal((await get(server, freshIp(), "/healthz")).statusCode, 200, "liveness does not depend on Redis");
+        assertUnavailable(await get(server, freshIp()));
       } finally {
         await restore(server);
       }
