@@ -42,7 +42,7 @@ export async function redisClusterSkip(): Promise<false | string> {
   return `${message}; install Redis (7+) to run the Redis Cluster suite`;
 }
 
-function freePort(): Promise<number> {
+export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = net.createServer();
     server.unref();
