@@ -7,7 +7,6 @@
  * credentials): it becomes a client principal whose permissions are its scopes, refused once the client
  * is deleted.
  */
-import { compilePermissions, intersect } from "../core/authz/index.ts";
 import { RampartError } from "../core/errors.ts";
 import { redisUnavailable } from "../core/ratelimit/redis-store.ts";
 import { type AccessTokenClaims, hashApiToken, parseApiToken, RAMPART_CLIENT_ID } from "../core/tokens/index.ts";
@@ -15,6 +14,7 @@ import type { Authenticator } from "../http/stages/authenticate.ts";
 import { BEARER_CHALLENGE } from "../http/stages/authenticate.ts";
 import type { CredentialKind, Principal } from "../http/request-state.ts";
 import type { PipelineRequest } from "../http/stage-io.ts";
+import { type CachedApiToken, verifiedApiToken } from "./api-token-cache.ts";
 import type { IdentityContext } from "./context.ts";
 import { readCredential } from "./credentials.ts";
 import type { ClientState } from "./client-state.ts";
@@ -28,6 +28,17 @@ export function invalidToken(reason: string, description = "The access token is 
     headers: { "www-authenticate": `${BEARER_CHALLENGE}, error="invalid_token", error_description="${description}"` },
   });
 }
+
+function isWellFormedApiToken(token: string): boolean {
+  try {
+    parseApiToken(token);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+const invalidApiToken = (reason: string) => invalidToken(reason, "The API token is invalid, expired or revoked.");
 
 export function createAuthenticator(identity: IdentityContext): Authenticator {
   const lastTouched = new Map<string, number>();
@@ -102,36 +113,93 @@ export function createAuthenticator(identity: IdentityContext): Authenticator {
     );
   }
 
-  async function fromApiToken(token: string): Promise<Principal> {
+  function peekJwt(token: string): Principal | undefined {
+    if (!identity.revocationsInSync()) return undefined;
+    const claims = identity.verifier.verifyCached(token);
+    if (!claims || claims.client_id !== RAMPART_CLIENT_ID || identity.revocations.isRevoked(claims)) return undefined;
+    const user = identity.users.peek(claims.sub);
+    return user && !user.disabled ? principalFromClaims(claims, "bearer", user) : undefined;
+  }
+
+  function peekApiToken(token: string): Principal | undefined {
+    if (!isWellFormedApiToken(token) || !apiTokensCacheable()) return undefined;
+    const cached = identity.apiTokens.get(hashApiToken(token));
+    if (!cached || (cached.expiresAtMs !== undefined && cached.expiresAtMs <= Date.now())) return undefined;
+    const user = identity.users.peek(cached.userId);
+    if (!user || user.disabled) return undefined;
+    return { userId: user.id, email: user.email, roles: user.roles, via: "api-token", credentialId: cached.id, scopes: cached.scopes, permissions: cached.permissionsFor(user.permissions) };
+  }
+
+  /**
+   * API tokens: the checksum refuses garbage before any lookup; a token found valid in storage is then
+   * served from memory (synchronously, when its owner is cached too) for as long as the cache can be
+   * trusted (see `apiTokensCacheable`); expiry and the owner's state are checked on every request.
+   */
+  function fromApiToken(token: string): Principal | Promise<Principal> {
     try {
       parseApiToken(token);
     } catch (error) {
-      throw invalidToken((error as RampartError).reason ?? "malformed API token", "The API token is invalid, expired or revoked.");
+      throw invalidApiToken((error as RampartError).reason ?? "malformed API token");
     }
-    const record = await identity.repos.apiTokens.findBySecretHash(hashApiToken(token));
+    const secretHash = hashApiToken(token);
+    const cacheable = apiTokensCacheable();
+    const cached = cacheable ? identity.apiTokens.get(secretHash) : undefined;
+    if (cached) {
+      const user = identity.users.get(cached.userId);
+      return user instanceof Promise ? user.then((u) => admitApiToken(cached, u)) : admitApiToken(cached, user);
+    }
+    return loadApiToken(secretHash, cacheable);
+  }
+
+  async function loadApiToken(secretHash: string, cacheable: boolean): Promise<Principal> {
+    const generation = identity.apiTokens.generation;
+    const record = await identity.repos.apiTokens.findBySecretHash(secretHash);
+    if (!record || record.revokedAt) throw invalidApiToken(record ? "API token revoked" : "unknown API token");
+    const user = cacheable ? await identity.users.get(record.userId) : await identity.users.load(record.userId);
+    // An expired token is refused by admitApiToken; caching it anyway costs one entry until evicted.
+    const verified = cacheable ? identity.apiTokens.set(secretHash, record, generation) : verifiedApiToken(record);
+    return admitApiToken(verified, user);
+  }
+
+  function admitApiToken(token: CachedApiToken, user: UserState | undefined): Principal {
     const now = Date.now();
-    if (!record || record.revokedAt || (record.expiresAt && record.expiresAt.getTime() <= now)) {
-      throw invalidToken(record ? "API token revoked or expired" : "unknown API token", "The API token is invalid, expired or revoked.");
-    }
-    const user = identity.revocationsInSync() ? await identity.users.get(record.userId) : await identity.users.load(record.userId);
-    if (!user || user.disabled) throw invalidToken("user disabled", "The API token is invalid, expired or revoked.");
-    if ((lastTouched.get(record.id) ?? 0) + TOUCH_INTERVAL_MS < now) {
-      lastTouched.set(record.id, now);
-      if (lastTouched.size > 10_000) lastTouched.clear();
-      identity.repos.apiTokens.touchLastUsed(record.id, new Date(now)).catch((error) => {
-        identity.logger.warn({ err: error }, "could not record API token use");
-      });
-    }
+    if (token.expiresAtMs !== undefined && token.expiresAtMs <= now) throw invalidApiToken("API token expired");
+    if (!user || user.disabled) throw invalidApiToken("user disabled");
+    touch(token.id, now);
     return {
       userId: user.id,
       email: user.email,
       roles: user.roles,
       via: "api-token",
-      credentialId: record.id,
-      scopes: record.scopes,
+      credentialId: token.id,
+      scopes: token.scopes,
       // A token's scopes only ever narrow what its owner may do now.
-      permissions: intersect(user.permissions, compilePermissions(record.scopes)),
+      permissions: token.permissionsFor(user.permissions),
     };
+  }
+
+  /** `last_used_at` is written at most once a minute per token and instance, off the request's path. */
+  function touch(tokenId: string, now: number): void {
+    if ((lastTouched.get(tokenId) ?? 0) + TOUCH_INTERVAL_MS >= now) return;
+    lastTouched.set(tokenId, now);
+    if (lastTouched.size > 10_000) lastTouched.clear();
+    identity.repos.apiTokens.touchLastUsed(tokenId, new Date(now)).catch((error) => {
+      identity.logger.warn({ err: error }, "could not record API token use");
+    });
+  }
+
+  /**
+   * Whether a cached API token may be trusted: only while every change made elsewhere reaches this
+   * instance. With Redis: while the broadcast is in sync. Without Redis on SQLite: always, once SQLite
+   * says no other process (a CLI command) committed since the last look — if one did, the caches are
+   * dropped first. On PostgreSQL without Redis there is no such signal: storage is read every time.
+   */
+  function apiTokensCacheable(): boolean {
+    if (identity.redis) return identity.revocationsInSync();
+    const changedElsewhere = identity.database.changedElsewhere;
+    if (!changedElsewhere) return false;
+    if (changedElsewhere()) identity.forgetCachedState();
+    return true;
   }
 
   return {
@@ -142,13 +210,10 @@ export function createAuthenticator(identity: IdentityContext): Authenticator {
      */
     peek(request: PipelineRequest): Principal | undefined {
       const credential = readCredential(request, identity.config.production || request.rampart.client.scheme === "https");
-      if (credential?.kind !== "bearer" || !identity.revocationsInSync()) return undefined;
+      if (credential === undefined || credential.kind === "cookie" || credential.kind === "malformed") return undefined;
       const accepted = request.routeOptions.config?.rampart?.credentials;
-      if (accepted && !accepted.includes("bearer")) return undefined;
-      const claims = identity.verifier.verifyCached(credential.token);
-      if (!claims || claims.client_id !== RAMPART_CLIENT_ID || identity.revocations.isRevoked(claims)) return undefined;
-      const user = identity.users.peek(claims.sub);
-      return user && !user.disabled ? principalFromClaims(claims, "bearer", user) : undefined;
+      if (accepted && !accepted.includes(credential.kind)) return undefined;
+      return credential.kind === "bearer" ? peekJwt(credential.token) : peekApiToken(credential.token);
     },
     authenticate(request: PipelineRequest) {
       const credential = readCredential(request, identity.config.production || request.rampart.client.scheme === "https");

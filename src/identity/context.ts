@@ -29,6 +29,7 @@ import { loadKeyRing, privateSecretOf } from "./keys.ts";
 import { restoreBacklog, startBroadcast } from "./broadcast.ts";
 import { createUserStateCache, type UserStateCache } from "./user-state.ts";
 import { type ClientStateCache, createClientStateCache } from "./client-state.ts";
+import { type ApiTokenCache, createApiTokenCache } from "./api-token-cache.ts";
 
 export interface IdentityContext {
   config: ResolvedConfig;
@@ -47,13 +48,20 @@ export interface IdentityContext {
   users: UserStateCache;
   /** OAuth service clients that still exist (dropped on delete, here and on every instance). */
   clients: ClientStateCache;
+  /** API tokens found valid in storage, by secret hash; cleared by any token or owner change. */
+  apiTokens: ApiTokenCache;
   /** A `Redis`, or a `Cluster` for a `redis+cluster://` URL. */
   redis: RedisClient | undefined;
   csrf: CsrfSigner;
   /** Re-reads the role table after an admin change (here and, through Redis, on every instance). */
   reloadRoles(): Promise<void>;
-  /** Drops a user's (or a service client's) cached state after a change (here and on every instance). */
+  /**
+   * Drops a user's (or a service client's) cached state, and every cached API token, after a change to
+   * them or to one of their API tokens (here and on every instance).
+   */
   userChanged(id: string): void;
+  /** Drops every cached user, client and API token here (another process changed storage). */
+  forgetCachedState(): void;
   /** Waits until revocations and changes made so far have been handed to every instance. */
   flushBroadcast(): Promise<void>;
   /**
@@ -119,10 +127,12 @@ export async function openIdentity(config: ResolvedConfig, logger: Logger, optio
   const roles = createRoleResolver(await roleTable(repos));
   const users = createUserStateCache(repos, roles);
   const clients = createClientStateCache(repos);
+  const apiTokens = createApiTokenCache();
   // One "user changed" event serves users and service clients: their ids never collide (UUIDs, rmpc_…).
   const invalidatePrincipal = (id: string) => {
     users.invalidate(id);
     clients.invalidate(id);
+    apiTokens.clear();
   };
   const reloadLocalRoles = async () => {
     roles.update(await roleTable(repos));
@@ -136,6 +146,7 @@ export async function openIdentity(config: ResolvedConfig, logger: Logger, optio
     telemetry.revocationApplied("storage", entries.length);
     await reloadLocalRoles();
     clients.invalidate();
+    apiTokens.clear();
     if (redis && entries.length > 0) await restoreBacklog(redis, entries);
   };
   const broadcast = redis
@@ -157,6 +168,7 @@ export async function openIdentity(config: ResolvedConfig, logger: Logger, optio
     roles,
     users,
     clients,
+    apiTokens,
     redis,
     csrf: createCsrfSigner(await privateSecretOf(config, repos)),
     async reloadRoles() {
@@ -170,6 +182,11 @@ export async function openIdentity(config: ResolvedConfig, logger: Logger, optio
     userChanged(id) {
       invalidatePrincipal(id);
       broadcast?.userChanged(id);
+    },
+    forgetCachedState() {
+      users.invalidate();
+      clients.invalidate();
+      apiTokens.clear();
     },
     async close() {
       await broadcast?.close();

@@ -4,6 +4,7 @@ import { RampartError } from "../core/errors.ts";
 import { type DialectOptions, type Engine, selectDialect } from "./dialects/index.ts";
 import { type PoolState, poolStateOf } from "./dialects/postgres.ts";
 import { storeUnavailable } from "./dialects/errors.ts";
+import { changeDetectorOf } from "./dialects/sqlite.ts";
 import type { Database } from "./schema.ts";
 
 export type { Engine, PoolState };
@@ -15,6 +16,11 @@ export interface DatabaseHandle {
   ping(): Promise<void>;
   /** The connection pool now (metrics); undefined for an engine without one (SQLite). */
   poolState(): PoolState | undefined;
+  /**
+   * SQLite only: true once after another process committed to the file (a CLI command), so in-memory
+   * caches must not be trusted without a re-read. Undefined on PostgreSQL (no cheap equivalent).
+   */
+  readonly changedElsewhere: (() => boolean) | undefined;
   /** Closes the file or pool. Safe to call twice. */
   close(): Promise<void>;
 }
@@ -31,12 +37,14 @@ export async function openDatabase(options: OpenDatabaseOptions): Promise<Databa
   const { engine, dialect } = selectDialect(options);
   const db = new Kysely<Database>({ dialect });
   const pool = poolStateOf(dialect);
+  const changedElsewhere = changeDetectorOf(dialect);
   let closing: Promise<void> | undefined;
   const handle: DatabaseHandle = {
     db,
     engine,
     ping: () => ping(db),
     poolState: () => pool?.(),
+    changedElsewhere,
     close: () => {
       closing ??= db.destroy();
       return closing;

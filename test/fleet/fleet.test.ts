@@ -27,6 +27,7 @@ import {
   waitFor,
 } from "../support/fleet.ts";
 import { type PostgresCluster, postgresClusterSkip, startPostgresCluster } from "../support/postgres-cluster.ts";
+import { spawnCli } from "../support/cli.ts";
 import type { ServerProcess } from "../support/server-process.ts";
 
 const skip = postgresClusterSkip() || redisServerSkip();
@@ -189,6 +190,39 @@ describe("a fleet of rampart serve processes sharing one PostgreSQL and one Redi
       }
       throw new Error(`${base} still accepts the logged-out token 5 s later (${accepted} requests)`);
     }
+
+    it("refuses a cached API token on every instance as soon as it is deleted, or revoked by the CLI", async () => {
+      const one = urls()[0]!;
+      const user = await register(one);
+      const { access_token } = await login(one, user.email);
+      const create = async () => {
+        const reply = await client.call(one, "/auth/tokens", { method: "POST", token: access_token, body: { name: randomUUID(), scopes: ["profile:read"] } });
+        assert.equal(reply.status, 201, reply.text);
+        return reply.json<{ id: string; token: string }>();
+      };
+      const trustedEverywhere = async (token: string) => {
+        // Twice: the second answer comes from each instance's API-token cache.
+        for (let i = 0; i < 2; i++) assert.deepEqual(await statusesOf(fleet, token), [200, 200, 200]);
+      };
+
+      const deleted = await create();
+      await trustedEverywhere(deleted.token);
+      const gone = await client.call(one, `/auth/tokens/${deleted.id}`, { method: "DELETE", token: access_token });
+      assert.equal(gone.status, 204, gone.text);
+      const afterDelete = await statusesOf(fleet, deleted.token);
+      console.log(`API token deleted on instance 1: /auth/me ${afterDelete.join(", ")} on instances 1, 2, 3 right after the answer`);
+      assert.deepEqual(afterDelete, [401, 401, 401]);
+
+      const revoked = await create();
+      await trustedEverywhere(revoked.token);
+      const run = await spawnCli(join(root, "cli"), ["tokens", "revoke", "--id", revoked.id], {
+        env: { DATABASE_URL: postgres.url, REDIS_URL: redis.url },
+      });
+      assert.equal(run.status, 0, run.stderr);
+      const afterCli = await statusesOf(fleet, revoked.token);
+      console.log(`API token revoked by \`rampart tokens revoke\`: /auth/me ${afterCli.join(", ")} on instances 1, 2, 3 right after the CLI exited`);
+      assert.deepEqual(afterCli, [401, 401, 401]);
+    });
 
     it("revokes the whole family everywhere when a spent refresh token is replayed on another instance", async () => {
       const [one, two, three] = urls() as [string, string, string];

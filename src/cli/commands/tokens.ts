@@ -109,7 +109,8 @@ async function revoke(args: string[]): Promise<number> {
   const id = values.id?.trim();
   if (!id) throw new UsageError("tokens revoke needs --id");
 
-  return withIdentity(async ({ repos }) => {
+  return withIdentity(async (identity) => {
+    const { repos } = identity;
     // The repository revokes by (id, owner) only; an admin command finds the owner first.
     let found: { token: ApiToken; owner: User } | undefined;
     for await (const owner of allUsers((page) => repos.users.list(page))) {
@@ -123,6 +124,10 @@ async function revoke(args: string[]): Promise<number> {
       console.error(`rampart: no active API token with id ${JSON.stringify(id)} (unknown or already revoked)`);
       return 1;
     }
+    // Running servers drop their cached API tokens: through Redis when configured; on SQLite without
+    // Redis they notice this commit themselves (PRAGMA data_version) before trusting their cache.
+    identity.userChanged(found.owner.id);
+    await identity.flushBroadcast();
     await repos.audit.record({
       type: "token.revoked",
       actorId: null,

@@ -118,6 +118,10 @@ export function adminRoutes(identity: IdentityContext) {
           await revokeAllSessions(identity, id);
           await repos.apiTokens.revokeAllForUser(id);
           await repos.mfaChallenges.deleteForUser(id);
+          // Again, now that the tokens are revoked in storage: a lookup racing the first drop could
+          // have cached one of them, and re-enabling the user must not bring it back.
+          identity.userChanged(id);
+          await identity.flushBroadcast();
         }
         await audit(identity, request, { type: "admin.user.updated", subject: id, details: change });
         const updated = await repos.users.findById(id);

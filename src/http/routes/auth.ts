@@ -316,6 +316,9 @@ export function authRoutes(identity: IdentityContext) {
         const principal = principalOf(request);
         const { id } = request.params as { id: string };
         if (!(await repos.apiTokens.revoke(id, principal.userId))) throw new RampartError("RAMPART_ERR_NOT_FOUND");
+        // Every instance drops its cached API tokens before this answers: the token is dead everywhere.
+        identity.userChanged(principal.userId);
+        await identity.flushBroadcast();
         await audit(identity, request, { type: "token.deleted", subject: id });
         return reply.code(204).send();
       },

@@ -6,8 +6,8 @@
  * route is registered, so a bad policy stops start-up and names the route.
  *
  * One round trip: on a single Redis, a request whose credential resolves from memory (a cached,
- * unrevoked bearer JWT of a cached user: stage 5 is then a few map lookups and cannot fail differently
- * in between, as stages 4–5 run in one tick) has its per-IP decision deferred from stage 4 to stage 7,
+ * unrevoked bearer JWT or API token of a cached user: stage 5 is then a few map lookups and cannot fail
+ * differently in between, as stages 4–5 run in one tick) has its per-IP decision deferred from stage 4 to stage 7,
  * where one script decides the per-IP stack and then, only if it admitted, the per-principal stack.
  * Same semantics as two calls, half the round trips. Every other request keeps the per-IP refusal
  * before any authentication work.
@@ -159,6 +159,8 @@ export function createRateLimitStages(config: ResolvedConfig, store: RateLimitSt
   const unmatched = build("unmatched", { shared: perIp, scoped: [] }, NONE);
   const lookup = (request: PipelineRequest) => (request.routeOptions.config?.rampartLimits as CompiledRoute | undefined) ?? unmatched;
 
+  // Not a cookie: the CSRF stage (6) could refuse it after stage 4 was deferred, and no IP would be counted.
+  const isDeferrable = (principal: Principal | undefined) => principal !== undefined && principal.via !== "cookie";
   const admitProbe = (error: unknown) => {
     if (error instanceof RampartError && error.code === "RAMPART_ERR_STORE_UNAVAILABLE") return true;
     throw error;
@@ -181,7 +183,7 @@ export function createRateLimitStages(config: ResolvedConfig, store: RateLimitSt
     onRoute: compile,
     limitClient(request: PipelineRequest, reply: PipelineReply) {
       const route = lookup(request);
-      if (pairs && route.pairable && route.header !== undefined && (peek as NonNullable<typeof peek>)(request)?.via === "bearer") {
+      if (pairs && route.pairable && route.header !== undefined && isDeferrable((peek as NonNullable<typeof peek>)(request))) {
         request.rampart.clientLimitDeferred = true;
         return true;
       }

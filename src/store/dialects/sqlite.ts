@@ -31,5 +31,26 @@ export function createSqliteDialect(dataDir: string): Dialect {
     database?.close();
     throw storeUnavailable(`cannot open the SQLite database in the data directory (${errorCode(error)})`, error);
   }
-  return withErrorMapping(new SqliteDialect({ database }), classifySqlite);
+  const opened = database;
+  const version = opened.prepare("PRAGMA data_version").pluck();
+  let seen = version.get() as number;
+  const changedElsewhere = () => {
+    const now = version.get() as number;
+    if (now === seen) return false;
+    seen = now;
+    return true;
+  };
+  return Object.assign(withErrorMapping(new SqliteDialect({ database }), classifySqlite), { [CHANGES]: changedElsewhere });
+}
+
+/** Where the dialect keeps its change detector, for `changeDetectorOf`; not part of Kysely's Dialect. */
+const CHANGES = Symbol("rampart.sqlite.changes");
+
+/**
+ * True once after another process (a `rampart` CLI command on the same file) committed a change:
+ * SQLite's `PRAGMA data_version` moves only for other connections' commits. A prepared statement on an
+ * open file: about a microsecond, cheap enough to ask before trusting a cache.
+ */
+export function changeDetectorOf(dialect: Dialect): (() => boolean) | undefined {
+  return (dialect as { [CHANGES]?: () => boolean })[CHANGES];
 }

@@ -8,6 +8,7 @@ import { after, before, describe, it } from "node:test";
 import type { FastifyRequest } from "fastify";
 import pino from "pino";
 import { generateApiToken } from "../../../src/core/tokens/index.ts";
+import { createApiTokenCache } from "../../../src/identity/api-token-cache.ts";
 import { createAuthenticator } from "../../../src/identity/authenticator.ts";
 import type { IdentityContext } from "../../../src/identity/context.ts";
 import {
@@ -259,7 +260,11 @@ describe("the API-token checksum is checked before any storage lookup (unit)", (
           touchLastUsed: async () => {},
         },
       },
-      users: { get: async () => undefined },
+      users: { get: async () => undefined, load: async () => undefined },
+      // No Redis and no change detector (as on PostgreSQL alone): every token is read from storage.
+      database: { changedElsewhere: undefined },
+      apiTokens: createApiTokenCache(),
+      revocationsInSync: () => true,
     } as unknown as IdentityContext;
     return { identity, calls };
   }
