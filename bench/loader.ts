@@ -8,6 +8,7 @@
  * Prints one JSON line (`LoadResult`). When `serverPid` is given, also reports the CPU time the server
  * process used during the run (from /proc), so cost per request can be told apart from machine noise.
  */
+import { readFileSync } from "node:fs";
 import autocannon from "autocannon";
 import { cpuSecondsOf } from "./harness.ts";
 
@@ -21,6 +22,8 @@ export interface LoadSpec {
   /** Fixed offered rate (requests/s over all connections); unset = closed loop, as fast as answered. */
   overallRate?: number;
   serverPid?: number;
+  /** A file of tokens, one per line: each request carries the next one as `Authorization: Bearer`. */
+  tokensFile?: string;
 }
 
 export interface LoadResult {
@@ -70,6 +73,17 @@ class Recorder {
   }
 }
 
+/** Cycles through the file's tokens, one per request. */
+function rotateTokens(file: string, headers: Record<string, string>) {
+  const tokens = readFileSync(file, "utf8").split("\n").filter(Boolean);
+  let next = 0;
+  return (request: { headers?: Record<string, string> }) => {
+    request.headers = { ...headers, authorization: `Bearer ${tokens[next]}` };
+    next = (next + 1) % tokens.length;
+    return request;
+  };
+}
+
 export function runLoad(spec: LoadSpec): Promise<LoadResult> {
   return new Promise((resolve, reject) => {
     const recorder = new Recorder();
@@ -89,6 +103,7 @@ export function runLoad(spec: LoadSpec): Promise<LoadResult> {
         headers: spec.headers ?? {},
         ...(spec.body ? { body: spec.body } : {}),
         ...(spec.overallRate ? { overallRate: spec.overallRate } : {}),
+        ...(spec.tokensFile ? { requests: [{ setupRequest: rotateTokens(spec.tokensFile, spec.headers ?? {}) }] } : {}),
         timeout: 10,
       },
       (error, result) => {

@@ -25,7 +25,12 @@ const VARIANTS: Record<string, Pick<ServerDefinition, "file" | "args" | "compile
   "rampart-compiled": { file: "rampart.ts", compiled: true },
   "rampart-redis": { file: "rampart.ts", args: ["--redis"] },
   "rampart-apitoken": { file: "rampart.ts", args: ["--apitoken"] },
+  "rampart-cold": { file: "rampart.ts", args: ["--cold", "20000"], compiled: true },
+  "fastify-plugins-cold": { file: "fastify-plugins.ts", args: ["--cold", "20000"] },
+  "rampart-cold-es256": { file: "rampart.ts", args: ["--cold", "20000", "--es256"], compiled: true },
+  "fastify-plugins-cold-es256": { file: "fastify-plugins.ts", args: ["--cold", "20000", "--es256"] },
   "bare-fastify": { file: "bare-fastify.ts" },
+  "bare-fastify-headers": { file: "bare-fastify-headers.ts" },
   "fastify-plugins": { file: "fastify-plugins.ts" },
   "fastify-plugins-hs256": { file: "fastify-plugins.ts", args: ["--hs256"] },
   express: { file: "express.ts" },
@@ -52,6 +57,7 @@ const spec = {
   durationS: 5,
   headers: { origin: ORIGIN, ...(token ? { authorization: `Bearer ${token}` } : {}) },
   serverPid: server.pid,
+  ...(server.announcement.tokensFile ? { tokensFile: server.announcement.tokensFile } : {}),
 };
 const warm = await runLoader(spec); // warm-up: part of the profile too
 const nowUs = () => Number(process.hrtime.bigint() / 1000n);

@@ -3,7 +3,10 @@
  * runner sends, and the start-up announcement. Each server prints ONE JSON line on stdout once it
  * listens (`Announcement`); the runner reads it, then drives the server over loopback.
  */
+import { mkdtempSync, writeFileSync } from "node:fs";
 import type { AddressInfo } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import type { Server } from "node:http";
 
 export const HOST = "127.0.0.1";
@@ -70,6 +73,24 @@ export interface Announcement {
   login?: { email: string; password: string };
   /** Anything the runner should print about this server (e.g. "Redis store"). */
   note?: string;
+  /**
+   * Cold-token runs: a file of distinct valid tokens, one per line, that the load generator sends in
+   * turn (one per request, cycling), so that a verified-token cache smaller than the file never hits.
+   */
+  tokensFile?: string;
+}
+
+/** `--cold N` on the command line: how many distinct tokens to mint for a cold-token run (0: none). */
+export function coldTokenCount(argv: readonly string[] = process.argv): number {
+  const at = argv.indexOf("--cold");
+  return at === -1 ? 0 : Number(argv[at + 1] ?? 20_000);
+}
+
+/** Writes tokens to a temp file (one per line) for the load generator; returns its path. */
+export function writeTokensFile(tokens: readonly string[]): string {
+  const file = join(mkdtempSync(join(tmpdir(), "rampart-bench-tokens-")), "tokens.txt");
+  writeFileSync(file, `${tokens.join("\n")}\n`);
+  return file;
 }
 
 export function portOf(server: Server): number {

@@ -1,40 +1,40 @@
 /**
- * Rampart's fully guarded route, built from Rampart's own pieces exactly as `src/server/compose.ts`
- * composes the reference server: transport, headers, CORS (allowlisted origin), per-IP limit, bearer
+ * Rampart's fully guarded route, on the reference server's own composition (`openIdentityLayer`, as
+ * `src/server/compose.ts`, with /metrics): transport, headers, CORS (allowlisted origin), per-IP limit, bearer
  * authentication (EdDSA JWT, verified-token cache, revocation and user state checked every request),
  * CSRF, two stacked per-principal limits, RBAC (`notes:read`), query validation and a response schema.
  * Limits are generous enough never to deny: the benchmark measures their cost, not their effect.
  *
- *   node --import tsx bench/servers/rampart.ts [--redis] [--apitoken]
+ *   node --import tsx bench/servers/rampart.ts [--redis] [--apitoken] [--es256] [--cold N]
  *
  * --redis     rate limits (and revocations, lockouts) in Redis: REDIS_URL, default redis://127.0.0.1:6379
  * --apitoken  the caller presents an API token scoped `notes:read` instead of a JWT
+ * --es256     ES256 access tokens instead of EdDSA
+ * --cold N    also issue N distinct access tokens into a file the load generator sends in turn
  *
  * Start-up registers and logs in a bench user through `app.inject` (real argon2id, real token issue),
  * creates a role-less user (for the 403 check) and, with --apitoken, API tokens scoped `notes:read` and
  * `profile:read`. Data lives in a fresh temp RAMPART_DATA_DIR, removed on exit.
  */
+import { randomUUID } from "node:crypto";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Type as T } from "@sinclair/typebox";
+import fp from "fastify-plugin";
 import type { FastifyInstance } from "fastify";
 import { loadConfig } from "../../src/config/load.ts";
-import type { ResolvedConfig } from "../../src/config/resolve.ts";
-import { MemoryRateLimitStore, type RateLimitStore, RedisRateLimitStore } from "../../src/core/ratelimit/index.ts";
 import { buildApp } from "../../src/http/app.ts";
 import { createLogger } from "../../src/http/logger.ts";
 import { authRoutes } from "../../src/http/routes/auth.ts";
-import { createAuthorizeStage } from "../../src/http/stages/authorize.ts";
-import { createCsrfStage } from "../../src/http/stages/csrf.ts";
-import { createRateLimitStages } from "../../src/http/stages/rate-limit.ts";
-import { audit } from "../../src/identity/audit.ts";
-import { createAuthenticator } from "../../src/identity/authenticator.ts";
-import { type IdentityContext, openIdentity } from "../../src/identity/context.ts";
-import { announce, BENCH_PASSWORD, exitWith, ITEMS_PATH, listItems, ORIGIN } from "./common.ts";
+import { metricsRoutes } from "../../src/http/routes/metrics.ts";
+import { openIdentityLayer } from "../../src/server/layers.ts";
+import { announce, BENCH_PASSWORD, coldTokenCount, exitWith, ITEMS_PATH, listItems, ORIGIN, writeTokensFile } from "./common.ts";
 
 const useRedis = process.argv.includes("--redis");
 const useApiToken = process.argv.includes("--apitoken");
+const useEs256 = process.argv.includes("--es256");
+const cold = coldTokenCount();
 
 /** Never denies at benchmark rates, but every limit is still decided on every request. */
 const GENEROUS = ["1000000/second burst 1000000", "100000000/hour"];
@@ -51,7 +51,7 @@ const config = loadConfig({
     registration: "open",
     cors: { origins: [ORIGIN] },
     // Outlives the whole run (the default 10 minutes could expire mid-benchmark).
-    tokens: { accessTtlSeconds: 3 * 3600 },
+    tokens: { accessTtlSeconds: 3 * 3600, ...(useEs256 ? { algorithm: "ES256" } : {}) },
     rateLimit: { perIp: GENEROUS, perPrincipal: GENEROUS, login: GENEROUS, register: GENEROUS },
   },
 });
@@ -59,35 +59,24 @@ const logger = createLogger(config);
 
 const Item = T.Object({ id: T.Integer(), name: T.String(), price: T.Number(), inStock: T.Boolean(), tags: T.Array(T.String()) });
 
-const identity = await openIdentity(config, logger);
+// The reference server's own composition (src/server/compose.ts): the identity layer with its stages,
+// the one-round-trip Redis path, telemetry and GET /metrics, plus the benchmark's route.
+const layer = await openIdentityLayer(config, logger);
+const { identity, telemetry, close: closeLayer, identity: _identity, ...protection } = layer;
 if (useRedis && identity.redis?.status !== "ready") {
   process.stderr.write("rampart --redis: Redis is not reachable; refusing to benchmark the fallback store\n");
-  await identity.close();
+  await closeLayer();
   process.exit(3);
 }
-const limitStore = createLimitStore(config, identity);
-const limits = createRateLimitStages(config, limitStore);
 
 const app = await buildApp({
   config,
   logger,
   openApi: false,
-  authenticator: createAuthenticator(identity),
-  onRoute: limits.onRoute,
-  stages: {
-    "limit-client": limits.limitClient,
-    "limit-principal": limits.limitPrincipal,
-    csrf: createCsrfStage(identity.csrf, config.cors.origins),
-    authorize: createAuthorizeStage((request, error) => {
-      void audit(identity, request, {
-        type: "authz.denied",
-        details: { reason: error.reason ?? error.code, route: `${request.method} ${request.routeOptions.url}` },
-      });
-    }),
-  },
-  readiness: [{ name: "storage", check: () => identity.database.ping() }],
+  ...protection,
   routes: async (scope) => {
     await scope.register(authRoutes(identity));
+    await scope.register(fp(metricsRoutes({ telemetry })));
     scope.get(
       ITEMS_PATH,
       {
@@ -122,25 +111,36 @@ if (useApiToken) {
   forbiddenToken = await scoped(["profile:read"]);
 }
 
+// Cold-token run: distinct access tokens of the bench user, issued as login issues them (one session each).
+const tokensFile =
+  cold > 0
+    ? writeTokensFile(
+        await Promise.all(
+          Array.from({ length: cold }, async () => (await identity.issuer.issue({ sub: String(user.id), roles: ["user"], sid: randomUUID() })).token),
+        ),
+      )
+    : undefined;
+
 await app.listen({ port: 0, host: "127.0.0.1" });
 const address = app.server.address();
 announce({
   port: typeof address === "object" && address ? address.port : 0,
   token,
   forbiddenToken,
+  ...(tokensFile ? { tokensFile } : {}),
   cheapPath: "/auth/me",
   login: { email, password: BENCH_PASSWORD },
   note: [
     useRedis ? "Redis rate-limit store" : "in-process rate-limit store",
     useApiToken ? "API token scoped notes:read" : `${config.tokens.algorithm} JWT`,
+    ...(cold > 0 ? [`${cold} distinct tokens, sent in turn`] : []),
     `user ${String(user.id)}`,
   ].join(", "),
 });
 
 exitWith(async () => {
   await app.close();
-  await limitStore.close();
-  await identity.close();
+  await closeLayer();
   rmSync(dataDir, { recursive: true, force: true });
 });
 
@@ -163,15 +163,4 @@ async function inject(
     throw new Error(`bench set-up: ${method} ${url} answered ${response.statusCode}, expected ${expected}: ${response.body}`);
   }
   return response.json() as Record<string, unknown>;
-}
-
-function createLimitStore(resolved: ResolvedConfig, context: IdentityContext): RateLimitStore {
-  if (!context.redis) return new MemoryRateLimitStore({ maxKeys: resolved.rateLimit.maxKeys });
-  return new RedisRateLimitStore({
-    client: context.redis,
-    failure: resolved.rateLimit.failurePolicy,
-    timeoutMs: resolved.rateLimit.redisTimeoutMs,
-    fallback: { maxKeys: resolved.rateLimit.maxKeys },
-    onUnavailable: (event) => process.stderr.write(`rate limiting: Redis unavailable (${String(event.error)})\n`),
-  });
 }

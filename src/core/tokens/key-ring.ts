@@ -3,6 +3,7 @@
  * `kid` for verification, and the public JWKS. Each key is pinned to the one `alg` of its record.
  */
 import { importJWK, type JSONWebKeySet, type JWK } from "jose";
+import { type SignatureCheck, signatureCheckFor } from "./signature.ts";
 import { ALGORITHMS, hmacSecretBytes, isSigningAlgorithm, type SigningAlgorithm, type SigningKeyRecord } from "./keys.ts";
 
 export interface RingKey {
@@ -10,6 +11,8 @@ export interface RingKey {
   readonly alg: SigningAlgorithm;
   readonly signingKey: CryptoKey;
   readonly verificationKey: CryptoKey;
+  /** The same key as a synchronous node:crypto check (signature.ts): what verification uses. */
+  readonly checkSignature: SignatureCheck;
   readonly createdAt: number;
   readonly retiredAt: number | undefined;
   /**
@@ -95,7 +98,17 @@ export async function createKeyRing(records: readonly SigningKeyRecord[], option
     const [signingKey, verificationKey] = await importKeys(record);
     const retiredAt = record.retiredAt;
     const verifiesUntil = retiredAt === undefined ? Number.POSITIVE_INFINITY : retiredAt + lifetime + tolerance;
-    const key: RingKey = Object.freeze({ kid: record.kid, alg: record.alg, signingKey, verificationKey, createdAt: record.createdAt, retiredAt, verifiesUntil });
+    const checkSignature = signatureCheckFor(record.alg, record.alg === "HS256" ? record.privateJwk : (record.publicJwk as JWK));
+    const key: RingKey = Object.freeze({
+      kid: record.kid,
+      alg: record.alg,
+      signingKey,
+      verificationKey,
+      checkSignature,
+      createdAt: record.createdAt,
+      retiredAt,
+      verifiesUntil,
+    });
     keys.set(key.kid, key);
     if (record.publicJwk !== null) published.push({ until: verifiesUntil, jwk: publicEntry(record) });
     if (retiredAt === undefined && (active === undefined || key.createdAt >= active.createdAt)) active = key;

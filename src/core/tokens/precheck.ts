@@ -42,6 +42,11 @@ function readSegment(segment: string, name: "header" | "payload"): Record<string
 
 /** Returns the ring key the token must verify with; throws INVALID_TOKEN otherwise. */
 export function precheckAccessToken(token: unknown, nowSeconds: number, options: PrecheckOptions): RingKey {
+  return readAccessToken(token, nowSeconds, options).key;
+}
+
+/** `precheckAccessToken`, also returning the payload it read (strictly parsed, not yet trusted). */
+export function readAccessToken(token: unknown, nowSeconds: number, options: PrecheckOptions): { key: RingKey; payload: Record<string, unknown> } {
   if (typeof token !== "string") throw invalidToken("not a string");
   if (token.length > options.maxLength) throw invalidToken(`longer than ${options.maxLength} characters`);
   if (!COMPACT_JWS.test(token)) {
@@ -50,8 +55,8 @@ export function precheckAccessToken(token: unknown, nowSeconds: number, options:
   }
   const [headerSegment, payloadSegment] = token.split(".") as [string, string, string];
   const header = readSegment(headerSegment, "header");
-  // The payload is read here only for its member names; jose parses and checks the claims after the signature.
-  readSegment(payloadSegment, "payload");
+  // Read before the signature for its member names only; its claims are checked after the signature.
+  const payload = readSegment(payloadSegment, "payload");
   for (const name of KEY_SOURCE_HEADERS) {
     if (header[name] !== undefined) throw invalidToken(`forbidden header "${name}"`);
   }
@@ -64,5 +69,5 @@ export function precheckAccessToken(token: unknown, nowSeconds: number, options:
   // The alg is pinned per key: `none`, or HS256 "signed" with a public key (algorithm confusion), fail here.
   if (header.alg !== key.alg) throw invalidToken("alg not allowed");
   if (nowSeconds > key.verifiesUntil) throw invalidToken("key retired");
-  return key;
+  return { key, payload };
 }

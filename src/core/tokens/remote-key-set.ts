@@ -8,6 +8,7 @@
  */
 import { importJWK, type JWK } from "jose";
 import { withTimeout } from "../timeout.ts";
+import { signatureCheckFor } from "./signature.ts";
 import type { RingKey } from "./key-ring.ts";
 import { ALGORITHMS, type SigningAlgorithm } from "./keys.ts";
 
@@ -126,13 +127,15 @@ async function importRemoteKey(jwk: JWK, clock: () => number): Promise<RingKey |
   const spec = ALGORITHMS[alg];
   if (jwk.kty !== spec.kty || jwk.crv !== spec.crv || jwk.d !== undefined) return undefined;
   try {
-    const verificationKey = (await importJWK({ kty: jwk.kty, crv: jwk.crv, x: jwk.x, ...(jwk.y ? { y: jwk.y } : {}) }, alg)) as CryptoKey;
+    const publicJwk = { kty: jwk.kty, crv: jwk.crv, x: jwk.x, ...(jwk.y ? { y: jwk.y } : {}) };
+    const verificationKey = (await importJWK(publicJwk, alg)) as CryptoKey;
     return Object.freeze({
       kid: jwk.kid,
       alg,
       // A remote key never signs here; the field exists for the ring's shape.
       signingKey: verificationKey,
       verificationKey,
+      checkSignature: signatureCheckFor(alg, publicJwk),
       createdAt: Math.floor(clock() / 1000),
       retiredAt: undefined,
       // The issuer drops a retired key from its JWKS once no token it signed can still be valid.

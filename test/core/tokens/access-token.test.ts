@@ -37,6 +37,26 @@ describe("access tokens: issue and verify", () => {
     });
   }
 
+  for (const alg of ["EdDSA", "ES256", "HS256"] as const) {
+    it(`${alg}: the node:crypto signature check refuses a flipped bit, a truncated and an extended signature, and a foreign key`, async () => {
+      const { issuer, verifier } = await setup(alg);
+      const { token } = await issuer.issue({ sub: "u1", roles: [] });
+      const [h, p, sig] = token.split(".") as [string, string, string];
+      const bytes = Buffer.from(sig, "base64url");
+      const flipped = Buffer.from(bytes);
+      flipped[5] = (flipped[5] ?? 0) ^ 1;
+      for (const bad of [flipped, bytes.subarray(0, bytes.length - 1), Buffer.concat([bytes, Buffer.from([0])])]) {
+        await assert.rejects(verifier.verify(`${h}.${p}.${bad.toString("base64url")}`), isInvalid("bad signature"));
+      }
+      // Same kid and alg, another key: a token signed elsewhere under a guessed kid never verifies.
+      const other = await setup(alg);
+      const foreign = await other.issuer.issue({ sub: "u1", roles: [] });
+      const [, , foreignSig] = foreign.token.split(".");
+      await assert.rejects(verifier.verify(`${h}.${p}.${foreignSig}`), isInvalid("bad signature"));
+      assert.ok(await verifier.verify(token), "the untouched token still verifies");
+    });
+  }
+
   it("optional sid and scope are absent when not given; jti is unique", async () => {
     const { issuer, verifier } = await setup();
     const a = await issuer.issue({ sub: "u1", roles: [] });
