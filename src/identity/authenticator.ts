@@ -103,14 +103,13 @@ export function createAuthenticator(identity: IdentityContext): Authenticator {
 
   /** Synchronous when the token and the user are both cached: the common case costs no promise. */
   function fromJwt(token: string, via: CredentialKind): Principal | Promise<Principal> {
-    const cached = identity.verifier.verifyCached(token);
-    if (cached) return admit(cached, via);
-    return identity.verifier.verify(token).then(
-      (claims) => admit(claims, via),
-      (error: RampartError) => {
-        throw invalidToken(error.reason ?? "verification failed");
-      },
-    );
+    let claims: AccessTokenClaims;
+    try {
+      claims = identity.verifier.verifyNow(token);
+    } catch (error) {
+      throw invalidToken((error as RampartError).reason ?? "verification failed");
+    }
+    return admit(claims, via);
   }
 
   function peekJwt(token: string): Principal | undefined {

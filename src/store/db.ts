@@ -37,15 +37,16 @@ export async function openDatabase(options: OpenDatabaseOptions): Promise<Databa
   const { engine, dialect } = selectDialect(options);
   const db = new Kysely<Database>({ dialect });
   const pool = poolStateOf(dialect);
-  const changedElsewhere = changeDetectorOf(dialect);
+  const changes = changeDetectorOf(dialect);
   let closing: Promise<void> | undefined;
   const handle: DatabaseHandle = {
     db,
     engine,
     ping: () => ping(db),
     poolState: () => pool?.(),
-    changedElsewhere,
+    changedElsewhere: changes ? () => changes.changedElsewhere() : undefined,
     close: () => {
+      changes?.stop();
       closing ??= db.destroy();
       return closing;
     },

@@ -22,6 +22,8 @@ export function createRemoteAccessTokenVerifier(options: RemoteAccessTokenVerifi
   const local = createAccessTokenVerifier({ ...rest, keyRing: keys });
   return {
     verifyCached: local.verifyCached,
+    // Without the one JWKS refetch an unknown kid may deserve: `verify` does that.
+    verifyNow: local.verifyNow,
     async verify(token): Promise<AccessTokenClaims> {
       try {
         return await local.verify(token);
