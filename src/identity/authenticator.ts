@@ -203,9 +203,11 @@ export function createAuthenticator(identity: IdentityContext): Authenticator {
 
   return {
     /**
-     * The principal `authenticate` would produce for a bearer JWT, when it can be known from memory
-     * alone: the token verified before, not revoked, the deny list in sync, the user cached and enabled.
-     * Otherwise undefined (a refusal included: stage 5 produces that). No side effect, no storage.
+     * The principal `authenticate` would produce for a bearer JWT or an API token, when it can be known
+     * from memory alone: the credential verified before and cached, not revoked or expired, the caches
+     * trustworthy (in sync), the owner cached and enabled. Otherwise undefined (a refusal included:
+     * stage 5 produces that). No storage read and nothing recorded; at most it drops caches that another
+     * process made stale (apiTokensCacheable), which stage 5 would do the same tick.
      */
     peek(request: PipelineRequest): Principal | undefined {
       const credential = readCredential(request, identity.config.production || request.rampart.client.scheme === "https");

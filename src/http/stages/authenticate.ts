@@ -13,7 +13,7 @@ export interface Authenticator {
   authenticate(request: PipelineRequest, reply: PipelineReply): Principal | undefined | Promise<Principal | undefined>;
   /**
    * Optional: the principal `authenticate` would produce for a bearer credential known from memory
-   * alone (no signature check, no storage, no side effect), else undefined. Lets the rate-limit stages
+   * alone (no signature check, no storage, nothing recorded), else undefined. Lets the rate-limit stages
    * decide per-IP and per-principal limits in one Redis round trip (stages/rate-limit.ts).
    */
   peek?(request: PipelineRequest): Principal | undefined;
