@@ -126,6 +126,19 @@ describe("access tokens: verified-token cache", () => {
     assert.ok(verifier.verifyCached(c!.token));
   });
 
+  it("a cached token's signature spliced onto another header or payload misses the cache and is refused", async () => {
+    const { issuer, verifier } = await setup("EdDSA");
+    const victim = await issuer.issue({ sub: "victim", roles: ["user"] });
+    const attacker = await issuer.issue({ sub: "attacker", roles: ["admin"] });
+    await verifier.verify(victim.token);
+    const [, , signature] = victim.token.split(".");
+    const [header, payload] = attacker.token.split(".");
+    const spliced = `${header}.${payload}.${signature}`;
+    assert.equal(verifier.verifyCached(spliced), undefined, "the cache matches the whole token, not its signature");
+    assert.throws(() => verifier.verifyNow(spliced), isInvalid("bad signature"));
+    assert.equal(verifier.verifyCached(victim.token)?.sub, "victim", "the victim's entry is untouched");
+  });
+
   it("cacheSize 0 disables the cache", async () => {
     const { ring } = await ringWith("EdDSA");
     const clock = settableClock();
