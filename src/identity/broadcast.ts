@@ -67,7 +67,15 @@ const RESYNC_RETRY_MS = 1000;
 
 export function startBroadcast(publisher: RedisClient, targets: BroadcastTargets, logger: Logger): Broadcaster {
   const origin = randomUUID();
-  const subscriber = duplicateRedisClient(publisher, { enableOfflineQueue: true, maxRetriesPerRequest: null });
+  // trackSync subscribes again on every `ready`, with its errors handled; ioredis's own resubscription
+  // would race it and, if the connection dropped again first, end in an unhandled "Connection is closed".
+  // (A Cluster resubscribes through its own subscriber connection: left as it is.)
+  const standalone = !(publisher as { isCluster?: boolean }).isCluster;
+  const subscriber = duplicateRedisClient(publisher, {
+    enableOfflineQueue: true,
+    maxRetriesPerRequest: null,
+    ...(standalone ? { autoResubscribe: false } : {}),
+  });
   subscriber.on("error", (error) => logger.warn({ err: { message: error.message } }, "broadcast subscriber error"));
 
   const pending = new Set<Promise<unknown>>();
