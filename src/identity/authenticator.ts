@@ -126,7 +126,7 @@ export function createAuthenticator(identity: IdentityContext): Authenticator {
     if (!cached || (cached.expiresAtMs !== undefined && cached.expiresAtMs <= Date.now())) return undefined;
     const user = identity.users.peek(cached.userId);
     if (!user || user.disabled) return undefined;
-    return { userId: user.id, email: user.email, roles: user.roles, via: "api-token", credentialId: cached.id, scopes: cached.scopes, permissions: cached.permissionsFor(user.permissions) };
+    return apiTokenPrincipal(cached, user);
   }
 
   /**
@@ -165,6 +165,10 @@ export function createAuthenticator(identity: IdentityContext): Authenticator {
     if (token.expiresAtMs !== undefined && token.expiresAtMs <= now) throw invalidApiToken("API token expired");
     if (!user || user.disabled) throw invalidApiToken("user disabled");
     touch(token.id, now);
+    return apiTokenPrincipal(token, user);
+  }
+
+  function apiTokenPrincipal(token: CachedApiToken, user: UserState): Principal {
     return {
       userId: user.id,
       email: user.email,

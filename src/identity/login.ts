@@ -7,6 +7,7 @@
 import type { FastifyRequest } from "fastify";
 import { RampartError } from "../core/errors.ts";
 import { audit } from "./audit.ts";
+import { refuseThrottled } from "./throttled.ts";
 import type { IdentityContext } from "./context.ts";
 import { BEARER_CHALLENGE } from "../http/stages/authenticate.ts";
 
@@ -14,14 +15,7 @@ export async function login(identity: IdentityContext, request: FastifyRequest, 
   const client = request.rampart.client.ip;
   const gate = await identity.throttle.check(email, client);
   if (!gate.allowed) {
-    const seconds = Math.max(1, Math.ceil(gate.retryAfterMs / 1000));
-    identity.telemetry.loginFailure("throttled");
-    await audit(identity, request, { type: "login.throttled", details: { scope: gate.scope } });
-    throw new RampartError("RAMPART_ERR_LOGIN_THROTTLED", {
-      detail: `Too many failed attempts; try again in ${seconds} s.`,
-      headers: { "retry-after": String(seconds) },
-      extensions: { policy: "login-backoff" },
-    });
+    await refuseThrottled(identity, request, { retryAfterMs: gate.retryAfterMs, event: { type: "login.throttled", details: { scope: gate.scope } } });
   }
   const user = await identity.repos.users.findByEmail(email);
   const ok = user ? await identity.hasher.verify(user.passwordHash, password) : await identity.hasher.verifyAgainstDummy(password);

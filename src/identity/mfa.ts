@@ -38,6 +38,7 @@ import {
 import { generateRefreshToken, hashRefreshToken } from "../core/tokens/index.ts";
 import type { User } from "../store/index.ts";
 import { audit } from "./audit.ts";
+import { refuseThrottled } from "./throttled.ts";
 import type { IdentityContext } from "./context.ts";
 
 export const MFA_TOKEN_TTL_SECONDS = 300;
@@ -90,13 +91,9 @@ export function createSecondFactors(identity: IdentityContext): SecondFactors {
   async function gate(request: FastifyRequest, email: string) {
     const result = await identity.throttle.check(email, request.rampart.client.ip);
     if (result.allowed) return;
-    const seconds = Math.max(1, Math.ceil(result.retryAfterMs / 1000));
-    identity.telemetry.loginFailure("throttled");
-    await audit(identity, request, { type: "login.throttled", details: { scope: result.scope, step: "mfa" } });
-    throw new RampartError("RAMPART_ERR_LOGIN_THROTTLED", {
-      detail: `Too many failed attempts; try again in ${seconds} s.`,
-      headers: { "retry-after": String(seconds) },
-      extensions: { policy: "login-backoff" },
+    await refuseThrottled(identity, request, {
+      retryAfterMs: result.retryAfterMs,
+      event: { type: "login.throttled", details: { scope: result.scope, step: "mfa" } },
     });
   }
 

@@ -3,7 +3,6 @@
  * the token checks behind introspection (RFC 7662) and revocation (RFC 7009). HTTP shape lives in
  * src/http/routes/oauth.ts and clients.ts; the CLI uses create/delete from here too.
  */
-import { RampartError } from "../core/errors.ts";
 import { OAuthError, readClientCredentials } from "../core/oauth/index.ts";
 import {
   type AccessTokenClaims,
@@ -17,6 +16,7 @@ import {
 import type { PipelineRequest } from "../http/stage-io.ts";
 import type { ServiceClient } from "../store/index.ts";
 import { audit } from "./audit.ts";
+import { refuseThrottled } from "./throttled.ts";
 import type { IdentityContext } from "./context.ts";
 import { revokeAccessToken } from "./sessions.ts";
 
@@ -69,13 +69,11 @@ export async function authenticateClient(
   const key = `client:${presented.clientId}`;
   const gate = await identity.throttle.check(key, ip);
   if (!gate.allowed) {
-    const seconds = Math.max(1, Math.ceil(gate.retryAfterMs / 1000));
-    identity.telemetry.loginFailure("throttled");
-    await audit(identity, request, { type: "client.auth.throttled", details: { scope: gate.scope } });
-    throw new RampartError("RAMPART_ERR_LOGIN_THROTTLED", {
-      detail: `Too many failed client authentications; try again in ${seconds} s.`,
-      headers: { "retry-after": String(seconds), "cache-control": "no-store" },
-      extensions: { policy: "login-backoff" },
+    await refuseThrottled(identity, request, {
+      retryAfterMs: gate.retryAfterMs,
+      event: { type: "client.auth.throttled", details: { scope: gate.scope } },
+      what: "client authentications",
+      headers: { "cache-control": "no-store" },
     });
   }
   const shaped = isClientIdShaped(presented.clientId) && isClientSecretShaped(presented.clientSecret);

@@ -30,6 +30,7 @@ import { RampartError } from "../core/errors.ts";
 import { BEARER_CHALLENGE } from "../http/stages/authenticate.ts";
 import type { Passkey } from "../store/index.ts";
 import { audit } from "./audit.ts";
+import { refuseThrottled } from "./throttled.ts";
 import type { IdentityContext } from "./context.ts";
 
 /** EdDSA, ES256, RS256: offered at registration and accepted at verification, the same list for both. */
@@ -164,13 +165,9 @@ export async function verifyLogin(identity: IdentityContext, request: FastifyReq
   const throttleKey = `webauthn:${response.id}`;
   const gate = await identity.throttle.check(throttleKey, client);
   if (!gate.allowed) {
-    const seconds = Math.max(1, Math.ceil(gate.retryAfterMs / 1000));
-    identity.telemetry.loginFailure("throttled");
-    await audit(identity, request, { type: "login.throttled", details: { scope: gate.scope, method: "passkey" } });
-    throw new RampartError("RAMPART_ERR_LOGIN_THROTTLED", {
-      detail: `Too many failed attempts; try again in ${seconds} s.`,
-      headers: { "retry-after": String(seconds) },
-      extensions: { policy: "login-backoff" },
+    await refuseThrottled(identity, request, {
+      retryAfterMs: gate.retryAfterMs,
+      event: { type: "login.throttled", details: { scope: gate.scope, method: "passkey" } },
     });
   }
   const fail = async (reason: string, userId: string | null = null, cause?: unknown) => {
