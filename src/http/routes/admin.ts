@@ -70,13 +70,19 @@ export function adminRoutes(identity: IdentityContext) {
         config: { rampart: { permissions: ["users:admin"] } },
         schema: {
           tags: ["admin"],
-          querystring: Pagination({ maxLimit: 500, defaultLimit: 50 }),
+          querystring: T.Object(
+            {
+              ...Pagination({ maxLimit: 500, defaultLimit: 50 }).properties,
+              q: T.Optional(T.String({ minLength: 1, maxLength: 254, description: "Only users whose email contains this text (case-insensitive)." })),
+            },
+            { additionalProperties: false },
+          ),
           response: { 200: T.Object({ items: T.Array(UserOut), limit: T.Integer(), offset: T.Integer() }) },
         },
       },
       async (request) => {
-        const { limit, offset } = request.query as { limit: number; offset: number };
-        return { items: (await repos.users.list({ limit, offset })).map(userOut), limit, offset };
+        const { limit, offset, q } = request.query as { limit: number; offset: number; q?: string };
+        return { items: (await repos.users.list({ limit, offset, ...(q ? { emailContains: q } : {}) })).map(userOut), limit, offset };
       },
     );
 
@@ -186,8 +192,10 @@ export function adminRoutes(identity: IdentityContext) {
           querystring: T.Object(
             {
               type: T.Optional(T.String({ minLength: 1, maxLength: 100 })),
-              since: T.Optional(T.String({ format: "date-time" })),
+              since: T.Optional(T.String({ format: "date-time", description: "Events at or after this instant." })),
+              until: T.Optional(T.String({ format: "date-time", description: "Events before this instant." })),
               limit: T.Optional(T.Integer({ minimum: 1, maximum: 500, default: 100 })),
+              offset: T.Optional(T.Integer({ minimum: 0, maximum: 1_000_000, default: 0, description: "Events to skip (newest first), for paging." })),
             },
             { additionalProperties: false },
           ),
@@ -208,8 +216,14 @@ export function adminRoutes(identity: IdentityContext) {
         },
       },
       async (request) => {
-        const { type, since, limit } = request.query as { type?: string; since?: string; limit: number };
-        const events = await repos.audit.query({ ...(type ? { type } : {}), ...(since ? { since: new Date(since) } : {}), limit });
+        const { type, since, until, limit, offset } = request.query as { type?: string; since?: string; until?: string; limit: number; offset: number };
+        const events = await repos.audit.query({
+          ...(type ? { type } : {}),
+          ...(since ? { since: new Date(since) } : {}),
+          ...(until ? { until: new Date(until) } : {}),
+          limit,
+          offset,
+        });
         return events.map((e) => ({
           id: e.id,
           type: e.type,

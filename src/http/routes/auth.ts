@@ -1,6 +1,6 @@
 /** The Identity routes of CONTRACT.md. Flows live in src/identity; this file is HTTP shape only. */
 import { Type as T } from "@sinclair/typebox";
-import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
+import type { FastifyInstance, FastifyRequest } from "fastify";
 import { parsePermission } from "../../core/authz/index.ts";
 import { RampartError } from "../../core/errors.ts";
 import { checkPassword } from "../../core/passwords/index.ts";
@@ -8,7 +8,7 @@ import { generateApiToken, hashRefreshToken } from "../../core/tokens/index.ts";
 import { audit } from "../../identity/audit.ts";
 import type { IdentityContext } from "../../identity/context.ts";
 import { invalidToken } from "../../identity/authenticator.ts";
-import { readCookies, sessionCookieNames } from "../../identity/credentials.ts";
+import { readCookies } from "../../identity/credentials.ts";
 import { CSRF_HEADER } from "../../identity/csrf.ts";
 import { login } from "../../identity/login.ts";
 import { createSecondFactors } from "../../identity/mfa.ts";
@@ -23,7 +23,8 @@ import { allowedOriginSet, assertRequestProvenance } from "../stages/csrf.ts";
 import { CookieSessionOut, NoContent, TokenPair } from "./schemas.ts";
 import { userPrincipal } from "./user-principal.ts";
 import { mfaRoutes } from "./mfa.ts";
-import { cookieNamesFor, cookieSession, sessionResponse } from "./session-response.ts";
+import { clearSessionCookies, cookieNamesFor, cookieSession, sessionResponse } from "./session-response.ts";
+import { sessionsRoutes } from "./sessions.ts";
 import { webauthnRoutes } from "./webauthn.ts";
 
 const Email = T.String({ minLength: 3, maxLength: 320, pattern: "^\\s*[^\\s@]+@[^\\s@]+\\s*$" });
@@ -54,6 +55,8 @@ export function authRoutes(identity: IdentityContext) {
     await app.register(mfaRoutes(identity, mfa));
     // Passkeys: their own file, mounted wherever the identity routes are.
     await app.register(webauthnRoutes(identity));
+    // The user's own sessions: their own file, mounted wherever the identity routes are.
+    await app.register(sessionsRoutes(identity));
 
     app.post(
       "/auth/register",
@@ -332,12 +335,5 @@ export function authRoutes(identity: IdentityContext) {
 
   function cookieNames(request: FastifyRequest) {
     return cookieNamesFor(identity, request);
-  }
-
-  function clearSessionCookies(reply: FastifyReply) {
-    for (const secure of [true, false]) {
-      const names = sessionCookieNames(secure);
-      for (const name of [names.session, names.refresh, names.csrf]) reply.clearCookie(name, { path: "/", secure });
-    }
   }
 }

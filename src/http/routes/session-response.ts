@@ -31,3 +31,11 @@ export function sessionResponse(identity: IdentityContext, request: FastifyReque
   }
   return cookieSession(identity, request, reply, session);
 }
+
+/** Removes the session, refresh and CSRF cookies, both the `__Host-` and the development names. */
+export function clearSessionCookies(reply: FastifyReply) {
+  for (const secure of [true, false]) {
+    const names = sessionCookieNames(secure);
+    for (const name of [names.session, names.refresh, names.csrf]) reply.clearCookie(name, { path: "/", secure });
+  }
+}

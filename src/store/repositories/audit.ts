@@ -2,7 +2,7 @@
 import { randomUUID } from "node:crypto";
 import type { Kysely, Selectable } from "kysely";
 import type { AuditEventsTable, Database } from "../schema.ts";
-import { type RepositoryOptions, clampLimit, fromIso, parseObject, systemClock, toIso } from "./shared.ts";
+import { type RepositoryOptions, clampLimit, clampOffset, fromIso, parseObject, systemClock, toIso } from "./shared.ts";
 
 export interface AuditEvent {
   id: string;
@@ -30,8 +30,12 @@ export interface AuditQuery {
   type?: string;
   /** Events at or after this instant. */
   since?: Date;
+  /** Events before this instant. */
+  until?: Date;
   /** Default 100, clamped to 1..500. */
   limit?: number;
+  /** Events to skip, newest first (paging). */
+  offset?: number;
 }
 
 export interface AuditRepository {
@@ -59,14 +63,16 @@ export function createAuditRepository(db: Kysely<Database>, options: RepositoryO
       return toAuditEvent(row);
     },
 
-    async query({ type, since, limit } = {}) {
+    async query({ type, since, until, limit, offset } = {}) {
       let query = db.selectFrom("audit_events").selectAll();
       if (type !== undefined) query = query.where("type", "=", type);
       if (since !== undefined) query = query.where("at", ">=", toIso(since));
+      if (until !== undefined) query = query.where("at", "<", toIso(until));
       const rows = await query
         .orderBy("at", "desc")
         .orderBy("id", "desc")
         .limit(clampLimit(limit, 100))
+        .offset(clampOffset(offset))
         .execute();
       return rows.map(toAuditEvent);
     },

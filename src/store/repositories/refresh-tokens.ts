@@ -27,6 +27,17 @@ export interface NewRefreshToken {
   expiresAt: Date;
 }
 
+/** One login's family of refresh tokens, as its owner sees it. */
+export interface SessionSummary {
+  familyId: string;
+  /** The login. */
+  startedAt: Date;
+  /** The last refresh (or the login). */
+  lastActiveAt: Date;
+  /** When the newest refresh token of the family expires. */
+  expiresAt: Date;
+}
+
 export interface RefreshTokensRepository {
   insert(token: NewRefreshToken): Promise<RefreshToken>;
   /** Whatever its state: the caller needs spent tokens to detect reuse. */
@@ -48,6 +59,8 @@ export interface RefreshTokensRepository {
   revokeAllForUser(userId: string, options?: { exceptFamilyId?: string }): Promise<string[]>;
   /** Families holding a token that can still be used. */
   liveFamiliesOf(userId: string): Promise<string[]>;
+  /** The user's live sessions (families), most recently active first. */
+  sessionsOf(userId: string): Promise<SessionSummary[]>;
   /** Deletes tokens that expired before `before`; returns how many. */
   purgeExpired(before: Date): Promise<number>;
 }
@@ -138,6 +151,35 @@ export function createRefreshTokensRepository(
         .orderBy("family_id")
         .execute();
       return rows.map((r) => r.family_id);
+    },
+
+    async sessionsOf(userId) {
+      const now = clock().getTime();
+      const rows = await db
+        .selectFrom("refresh_tokens")
+        .select(["family_id", "created_at", "expires_at", "spent_at"])
+        .where("user_id", "=", userId)
+        .where("revoked_at", "is", null)
+        .execute();
+      const families = new Map<string, SessionSummary & { live: boolean }>();
+      for (const row of rows) {
+        const created = fromIso(row.created_at);
+        const expires = fromIso(row.expires_at);
+        const live = row.spent_at === null && expires.getTime() > now;
+        const seen = families.get(row.family_id);
+        if (!seen) {
+          families.set(row.family_id, { familyId: row.family_id, startedAt: created, lastActiveAt: created, expiresAt: expires, live });
+          continue;
+        }
+        if (created < seen.startedAt) seen.startedAt = created;
+        if (created > seen.lastActiveAt) seen.lastActiveAt = created;
+        if (expires > seen.expiresAt) seen.expiresAt = expires;
+        seen.live ||= live;
+      }
+      return [...families.values()]
+        .filter((f) => f.live)
+        .map(({ live: _, ...summary }) => summary)
+        .sort((a, b) => b.lastActiveAt.getTime() - a.lastActiveAt.getTime());
     },
 
     async purgeExpired(before) {

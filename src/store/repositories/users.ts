@@ -1,6 +1,6 @@
 /** Users and their role assignments. Emails are stored normalised, so uniqueness is case-insensitive. */
 import { randomUUID } from "node:crypto";
-import { type Kysely, PostgresIntrospector, type Selectable } from "kysely";
+import { type Kysely, PostgresIntrospector, type Selectable, sql } from "kysely";
 import { RampartError } from "../../core/errors.ts";
 import type { Database, UsersTable } from "../schema.ts";
 import {
@@ -41,8 +41,8 @@ export interface UsersRepository {
   create(user: NewUser): Promise<User>;
   findByEmail(email: string): Promise<User | undefined>;
   findById(id: string): Promise<User | undefined>;
-  /** Oldest first; `limit` defaults to 50, clamped to 1..500. */
-  list(page?: Page): Promise<User[]>;
+  /** Oldest first; `limit` defaults to 50, clamped to 1..500. `emailContains`: a case-insensitive substring. */
+  list(page?: Page & { emailContains?: string }): Promise<User[]>;
   /** Each returns false when no such user exists. */
   setPasswordHash(id: string, passwordHash: string): Promise<boolean>;
   setDisabled(id: string, disabled: boolean): Promise<boolean>;
@@ -118,9 +118,13 @@ export function createUsersRepository(db: Kysely<Database>, options: RepositoryO
     findById: (id) => findOne("id", id),
 
     async list(page = {}) {
-      const rows = await db
-        .selectFrom("users")
-        .selectAll()
+      let query = db.selectFrom("users").selectAll();
+      if (page.emailContains) {
+        // Stored emails are normalised (lowercase); LIKE's own wildcards in the search are escaped.
+        const pattern = `%${normaliseEmail(page.emailContains).replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+        query = query.where(sql<boolean>`${sql.ref("email")} like ${pattern} escape '\\'`);
+      }
+      const rows = await query
         .orderBy("created_at")
         .orderBy("id")
         .limit(clampLimit(page.limit, 50))

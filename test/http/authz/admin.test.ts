@@ -142,6 +142,33 @@ describe("function-level authorization: the admin API", () => {
   });
 });
 
+describe("GET /admin/users?q= (the console's search)", () => {
+  const search = async (q: string) => {
+    const response = await caller(server.app, admin)("GET", `/admin/users?limit=500&q=${encodeURIComponent(q)}`);
+    assert.equal(response.statusCode, 200, response.body);
+    return (response.json() as { items: UserOut[] }).items.map((u) => u.email);
+  };
+
+  it("finds users by a case-insensitive part of their email, and only them", async () => {
+    const part = alice.email.slice(0, alice.email.indexOf("@"));
+    assert.deepEqual(await search(part.toUpperCase()), [alice.email]);
+    assert.ok((await search("@authz.example")).length >= 2, "the domain matches everyone created here");
+    assert.deepEqual(await search("no-such-user-anywhere"), []);
+  });
+
+  it("treats LIKE wildcards and quotes in the search as text, not as patterns or SQL", async () => {
+    for (const q of ["%", "_", "\\", "' OR '1'='1", "%@%"]) assert.deepEqual(await search(q), [], q);
+  });
+
+  it("an empty or over-long q is 400 naming /query/q", async () => {
+    for (const q of ["", "x".repeat(255)]) {
+      const response = await caller(server.app, admin)("GET", `/admin/users?q=${q}`);
+      assertProblem(response, 400, `q of length ${q.length}`);
+      assert.deepEqual(pointers(response), ["/query/q"]);
+    }
+  });
+});
+
 describe("run-time roles: notes:read:any", () => {
   let note: NoteOut;
   let carol: TestUser;

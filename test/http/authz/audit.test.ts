@@ -113,12 +113,31 @@ describe("GET /admin/audit", () => {
     assert.deepEqual(await audit(`?since=${encodeURIComponent(future)}`), []);
   });
 
+  it("?until= keeps events before an instant, and ?offset= pages newest first without gaps or repeats", async () => {
+    const all = await audit("?limit=500");
+    assert.ok(all.length >= 6, `${all.length} events`);
+    const pages: AuditEvent[] = [];
+    for (let offset = 0; offset < all.length; offset += 2) pages.push(...(await audit(`?limit=2&offset=${offset}`)));
+    assert.deepEqual(
+      pages.map((e) => e.id),
+      all.map((e) => e.id),
+      "the pages, concatenated, are the whole log in the same order",
+    );
+    const pivot = all[Math.floor(all.length / 2)]!;
+    const older = await audit(`?until=${encodeURIComponent(pivot.at)}&limit=500`);
+    assert.ok(older.length > 0 && older.length < all.length, `${older.length} of ${all.length}`);
+    assert.ok(older.every((e) => e.at < pivot.at), "only events strictly before `until`");
+    assert.deepEqual(await audit(`?until=${encodeURIComponent(startedAt)}`), [], "nothing before the test began");
+  });
+
   it("?limit=0, ?limit=501, ?since=not-a-date and unknown parameters are 400 with their pointer", async () => {
     const asAdmin = caller(server.app, admin);
     for (const [query, pointer] of [
       ["?limit=0", "/query/limit"],
       ["?limit=501", "/query/limit"],
       ["?since=not-a-date", "/query/since"],
+      ["?until=yesterday", "/query/until"],
+      ["?offset=-1", "/query/offset"],
       ["?actor=someone", "/query/actor"],
     ] as const) {
       const response = await asAdmin("GET", `/admin/audit${query}`);
