@@ -131,6 +131,13 @@ export const DEPLOY_CHECKS: readonly Check[] = [
     fix: "drop `auth: public` from write rules unless anonymous writes are intended (sign-up forms, webhooks with their own signature)",
   },
   {
+    id: "RAMPART_CHECK_CONSOLE_WITHOUT_HTTPS",
+    severity: "warning",
+    applies: (c, context) => c.console.enabled && ((!c.https.tls && !context.nativeTls && c.proxies.size === 0) || c.https.enforce === false),
+    reason: "the admin console is on without HTTPS enforced: an administrator's password and session cookie could cross the network in clear",
+    fix: "serve over HTTPS (https.certFile/keyFile or a trusted TLS proxy, with https.enforce), or turn the console off (RAMPART_CONSOLE=off)",
+  },
+  {
     id: "RAMPART_CHECK_WEBAUTHN_DEVELOPMENT_ORIGIN",
     severity: "warning",
     applies: (c) => c.webauthn.rpId === "localhost" || c.webauthn.origins.some((o) => o.startsWith("http://")),

@@ -23,7 +23,16 @@ export const ENV_KEYS: readonly EnvKey[] = [
   { name: "RAMPART_ALLOWED_HOSTS", path: ["allowedHosts"], parse: commaList },
   { name: "RAMPART_UPSTREAM", path: ["gateway", "upstream"], parse: (v) => v.trim() },
   { name: "RAMPART_POLICY", path: ["gateway", "policy"], parse: (v) => v.trim() },
+  { name: "RAMPART_CONSOLE", path: ["console", "enabled"], parse: onOff },
 ];
+
+/** `on`/`off` (also true/false, 1/0, yes/no); anything else is left as text for the schema to refuse by name. */
+export function onOff(raw: string): unknown {
+  const value = raw.trim().toLowerCase();
+  if (["on", "true", "1", "yes"].includes(value)) return true;
+  if (["off", "false", "0", "no"].includes(value)) return false;
+  return raw;
+}
 
 /** `"a, b,,c"` → `["a", "b", "c"]`: list-valued settings are comma-separated in the environment. */
 export function commaList(raw: string): string[] {

@@ -214,6 +214,15 @@ export const ConfigSchema = T.Object(
       },
       { ...closed, default: {}, title: "gateway", description: "`rampart gateway`: the upstream it protects and its policy." },
     ),
+    console: T.Object(
+      {
+        enabled: T.Boolean({
+          default: true,
+          description: "Serve the admin console at /console (under gateway.prefix in gateway mode). It has no privileges of its own: every action goes through the admin API with the signed-in user's permissions (env: RAMPART_CONSOLE=off).",
+        }),
+      },
+      { ...closed, default: {}, title: "Admin console", description: "The browser console for users, roles, tokens, sessions, service clients, the audit log and live limits." },
+    ),
     logging: T.Object(
       {
         level: T.Union(

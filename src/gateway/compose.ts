@@ -13,6 +13,7 @@ import type { ResolvedConfig } from "../config/resolve.ts";
 import { BUILTIN_ROLES, type RoleTable } from "../core/authz/index.ts";
 import { RampartError } from "../core/errors.ts";
 import { buildApp } from "../http/app.ts";
+import { consoleRoutes } from "../console/routes.ts";
 import { adminRoutes } from "../http/routes/admin.ts";
 import { authRoutes } from "../http/routes/auth.ts";
 import { metricsRoutes } from "../http/routes/metrics.ts";
@@ -73,6 +74,7 @@ export async function composeGateway(config: ResolvedConfig, logger: Logger, pol
           async (own) => {
             await own.register(authRoutes(identity));
             await own.register(adminRoutes(identity));
+            if (config.console.enabled) await own.register(consoleRoutes());
           },
           { prefix },
         );
@@ -87,6 +89,7 @@ export async function composeGateway(config: ResolvedConfig, logger: Logger, pol
         `upstream: ${upstream.origin}`,
         `policy: ${policy.source} (${policy.rules.length} rule${policy.rules.length === 1 ? "" : "s"})`,
         `gateway routes: ${prefix || "/"} (identity, admin, operations)`,
+        `admin console: ${config.console.enabled ? `${prefix}/console` : "off"}`,
         `storage: ${identity.database.engine === "postgres" ? "PostgreSQL" : `embedded SQLite in ${config.dataDir}`}`,
         `shared state: ${config.redisUrl ? "Redis" : "in-process"}`,
       ],

@@ -7,6 +7,7 @@ import fp from "fastify-plugin";
 import type { Logger } from "pino";
 import type { ResolvedConfig } from "../config/resolve.ts";
 import { buildApp } from "../http/app.ts";
+import { consoleRoutes } from "../console/routes.ts";
 import { adminRoutes } from "../http/routes/admin.ts";
 import { authRoutes } from "../http/routes/auth.ts";
 import { clientsRoutes } from "../http/routes/clients.ts";
@@ -38,6 +39,7 @@ export async function composeServer(config: ResolvedConfig, logger: Logger): Pro
       await scope.register(oauthRoutes(identity));
       await scope.register(notesRoutes(identity.repos.notes));
       await scope.register(fp(metricsRoutes({ telemetry })));
+      if (config.console.enabled) await scope.register(consoleRoutes());
     },
   });
   const admins = await identity.repos.users.countAdmins();
@@ -48,6 +50,7 @@ export async function composeServer(config: ResolvedConfig, logger: Logger): Pro
       `storage: ${identity.database.engine === "postgres" ? "PostgreSQL" : `embedded SQLite in ${config.dataDir}`}`,
       `shared state: ${config.redisUrl ? "Redis" : "in-process"}`,
       `registration: ${config.registration}`,
+      `admin console: ${config.console.enabled ? "/console" : "off"}`,
       ...(admins === 0 ? ["no admin yet: create one with `npx rampart users create --email you@example.com --role admin`"] : []),
     ],
     async close() {

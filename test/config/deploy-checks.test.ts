@@ -64,6 +64,13 @@ describe("deploy checks", () => {
     assert.ok(all({ gateway: { upstream: "http://127.0.0.1:8000" }, tokens: { algorithm: "HS256", hs256Secret: secret } }).includes("RAMPART_CHECK_GATEWAY_HS256"));
     assert.ok(!all({ tokens: { algorithm: "HS256", hs256Secret: secret } }).includes("RAMPART_CHECK_GATEWAY_HS256"), "no gateway, no finding");
     assert.ok(all({ gateway: { upstream: "http://10.1.2.3:8000" } }).includes("RAMPART_CHECK_GATEWAY_UPSTREAM_CLEARTEXT"));
+    // The console: on by default, fine behind a TLS proxy, a warning without HTTPS or with enforcement off.
+    const plain = (env: Record<string, string>) => runDeployChecks(loadConfig({ env: { RAMPART_ALLOWED_HOSTS: "api.example.com", ...env } }));
+    const consoleFinding = plain({}).find((f) => f.id === "RAMPART_CHECK_CONSOLE_WITHOUT_HTTPS");
+    assert.equal(consoleFinding?.severity, "warning", "no TLS, no proxy: the console would take passwords over plain HTTP");
+    assert.ok(!all({}).includes("RAMPART_CHECK_CONSOLE_WITHOUT_HTTPS"), "behind a trusted TLS proxy with HTTPS enforced");
+    assert.ok(all({ https: { enforce: false } }).includes("RAMPART_CHECK_CONSOLE_WITHOUT_HTTPS"), "HTTPS not enforced");
+    assert.ok(!plain({ RAMPART_CONSOLE: "off" }).some((f) => f.id === "RAMPART_CHECK_CONSOLE_WITHOUT_HTTPS"), "console off: nothing to warn about");
     for (const upstream of ["http://127.0.0.1:8000", "http://localhost:8000", "https://10.1.2.3"]) {
       assert.ok(!all({ gateway: { upstream } }).includes("RAMPART_CHECK_GATEWAY_UPSTREAM_CLEARTEXT"), upstream);
     }

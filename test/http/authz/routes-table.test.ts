@@ -62,6 +62,11 @@ describe("the route table", () => {
     assert.deepEqual(publicRoutes, [
       "GET /.well-known/jwks.json",
       "GET /.well-known/oauth-authorization-server",
+      // The console's static files: the page signs in through the API like any other client.
+      "GET /console",
+      "GET /console/",
+      "GET /console/assets/console-style.css",
+      "GET /console/assets/console.js",
       "GET /healthz",
       "GET /openapi.json",
       "GET /readyz",
