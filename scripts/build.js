@@ -4,7 +4,7 @@
  * compiles src/ into dist/ (JavaScript, .d.ts declarations, source maps) with tsconfig.build.json, then
  * copies next to the compiled modules the files src/ reads at run time (`new URL("./x.txt",
  * import.meta.url)`, e.g. core/passwords/common-passwords.txt): every file of src/ that is neither
- * TypeScript nor documentation.
+ * TypeScript nor documentation; and bundles the admin console (scripts/build-console.js → dist/console-ui/).
  *
  * dist/ is emptied first, so a module deleted from src/ never lingers in the package. A type error fails
  * the build (tsc's exit status).
@@ -14,6 +14,7 @@ import { copyFileSync, existsSync, mkdirSync, readdirSync, rmSync } from "node:f
 import { createRequire } from "node:module";
 import { dirname, extname, join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
+import { buildConsole } from "./build-console.js";
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
 const SRC = join(ROOT, "src");
@@ -41,7 +42,7 @@ function* files(dir) {
   }
 }
 
-export function build() {
+export async function build() {
   rmSync(DIST, { recursive: true, force: true });
   const tsc = spawnSync(process.execPath, [tscPath(), "-p", join(ROOT, "tsconfig.build.json")], { cwd: ROOT, stdio: "inherit" });
   if (tsc.status !== 0) throw new Error(`tsc -p tsconfig.build.json failed (exit ${tsc.status ?? tsc.signal})`);
@@ -54,14 +55,18 @@ export function build() {
     copied++;
   }
   if (!existsSync(join(DIST, "cli", "entry.js"))) throw new Error("the build produced no dist/cli/entry.js");
-  return copied;
+  const consoleSizes = await buildConsole();
+  return { copied, consoleSizes };
 }
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
   try {
     const started = performance.now();
-    const copied = build();
-    console.log(`built dist/ in ${((performance.now() - started) / 1000).toFixed(1)} s (${copied} asset file(s) copied)`);
+    const { copied, consoleSizes } = await build();
+    const consoleBytes = Object.values(consoleSizes).reduce((sum, size) => sum + size, 0);
+    console.log(
+      `built dist/ in ${((performance.now() - started) / 1000).toFixed(1)} s (${copied} asset file(s) copied; console ${(consoleBytes / 1024).toFixed(1)} KiB)`,
+    );
   } catch (error) {
     console.error(`build: ${error instanceof Error ? error.message : String(error)}`);
     process.exit(1);

@@ -146,7 +146,7 @@ describe("the packed package, installed into a fresh project, run with plain nod
     assert.equal(out.trim(), "function function function function function");
   });
 
-  it("the rampart CLI runs compiled: --help, and serve answers /healthz", async () => {
+  it("the rampart CLI runs compiled: --help, and serve answers /healthz and serves the built console", async () => {
     const help = execFileSync(join(project, "node_modules", ".bin", "rampart"), ["--help"], { cwd: project, encoding: "utf8" });
     assert.match(help, /Usage: rampart <command>/);
     const serve = await startListening(join(project, "node_modules", ".bin", "rampart"), ["serve"], {
@@ -156,6 +156,13 @@ describe("the packed package, installed into a fresh project, run with plain nod
     running.push(serve);
     const { url } = serve;
     assert.deepEqual(await (await fetch(`${url}/healthz`)).json(), { status: "ok" });
+    // The console ships built (esbuild ran at pack time; the installed package has no esbuild).
+    assert.equal(existsSync(join(project, "node_modules", "esbuild")), false, "esbuild is not installed for users");
+    for (const path of ["/console", "/console/assets/console.js", "/console/assets/console-style.css"]) {
+      const response = await fetch(`${url}${path}`);
+      assert.equal(response.status, 200, path);
+      assert.match(response.headers.get("content-security-policy") ?? "", /script-src 'self'; style-src 'self'/, path);
+    }
     await serve.stop();
   });
 
