@@ -13,11 +13,12 @@ Puts Rampart in front of an existing HTTP API (Django, Flask, Rails, anything) w
 Requests that match a rule of the policy file and pass every check (HTTPS, CORS, limits, authentication,
 CSRF for cookie sessions, permissions, body size and schema) are forwarded with X-Rampart-User,
 X-Rampart-Roles and a signed X-Rampart-Assertion; everything else is refused or 404, and never forwarded.
-The gateway also serves the identity, admin and operations routes (login, tokens, /admin/…, /healthz…).
+The gateway also serves the identity, admin and operations routes (login, tokens, /admin/…, /healthz…)
+and the admin console (/console; RAMPART_CONSOLE=off removes it).
   RAMPART_UPSTREAM     base URL of the protected API, e.g. http://127.0.0.1:8000 (gateway.upstream)
   RAMPART_POLICY       the policy file, YAML or JSON (gateway.policy; schema/rampart.policy.schema.json)
   gateway.prefix       in RAMPART_CONFIG: serve the gateway's own routes under a prefix, e.g. /_rampart,
-                       when the upstream uses /auth/…, /admin/… or /docs itself
+                       when the upstream uses /auth/…, /admin/…, /docs or /console itself
 Every other knob (HOST, PORT, RAMPART_ENV, RAMPART_DATA_DIR, DATABASE_URL, REDIS_URL, RAMPART_CORS_ORIGINS,
 RAMPART_TRUSTED_PROXIES, RAMPART_ALLOWED_HOSTS) means what it means for \`rampart serve\`.
 In production mode the gateway refuses to start on unsafe configuration (see \`rampart check --deploy\`).`,

@@ -9,7 +9,8 @@ export const serveCommand: Command = {
   summary: "start the Rampart API server (what `npm start` runs)",
   help: `Usage: rampart serve
 
-Starts the reference server: identity, admin API, notes, operations endpoints.
+Starts the reference server: identity, admin API, notes, operations endpoints, and the admin
+console at /console.
 Configuration comes from RAMPART_CONFIG (JSON or YAML) and the environment:
   HOST, PORT                 where to listen (default 127.0.0.1:8080)
   RAMPART_ENV                development (default) or production
@@ -19,6 +20,7 @@ Configuration comes from RAMPART_CONFIG (JSON or YAML) and the environment:
   RAMPART_CORS_ORIGINS       comma-separated exact origins allowed cross-origin
   RAMPART_TRUSTED_PROXIES    comma-separated proxy IPs/CIDRs whose forwarding headers are believed
   RAMPART_REGISTRATION       open or closed
+  RAMPART_CONSOLE            on (default) or off: the admin console at /console
 In production mode the server refuses to start on unsafe configuration
 (see \`rampart check --deploy\`). SIGTERM/SIGINT shut down gracefully.`,
   async run(args) {
