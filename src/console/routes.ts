@@ -70,6 +70,8 @@ export function consoleRoutes(options: ConsoleRoutesOptions = {}) {
     // In this scope only: the API keeps its `default-src 'none'` policy.
     app.addHook("onSend", (_request, reply, payload, done) => {
       reply.header("content-security-policy", CONSOLE_CSP);
+      // A page, unlike the API's JSON: no window it opens (or that opens it) may keep a handle on it.
+      reply.header("cross-origin-opener-policy", "same-origin");
       done(null, payload);
     });
     if (!files) {

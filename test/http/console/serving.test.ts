@@ -11,7 +11,7 @@ import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { after, before, describe, it } from "node:test";
 import { CONSOLE_CSP, consoleRoutes } from "../../../src/console/routes.ts";
-import { makeApp, type TestApp } from "../../support/app.ts";
+import { makeApp, PRODUCTION_BEHIND_PROXY, type TestApp } from "../../support/app.ts";
 import { startIdentityApp } from "../../support/identity.ts";
 
 function fixtureAssets(): URL {
@@ -43,6 +43,7 @@ describe("the console's files", () => {
       assert.equal(response.headers["content-security-policy"], CONSOLE_CSP, url);
       assert.equal(response.headers["x-content-type-options"], "nosniff");
       assert.equal(response.headers["x-frame-options"], "DENY");
+      assert.equal(response.headers["cross-origin-opener-policy"], "same-origin");
       assert.ok(response.headers.etag, `${url} has an ETag`);
     }
     assert.equal((await t.app.inject({ method: "GET", url: "/console" })).headers["cache-control"], "no-store");
@@ -82,6 +83,29 @@ describe("the console's files", () => {
     }
     const post = await t.app.inject({ method: "POST", url: "/console", payload: {} });
     assert.equal(post.statusCode, 405);
+  });
+});
+
+describe("the console in production", () => {
+  it("is refused over plain HTTP like the API, and served over HTTPS with HSTS", async () => {
+    const assetsDir = fixtureAssets();
+    const t = await makeApp({
+      env: { ...PRODUCTION_BEHIND_PROXY, RAMPART_ALLOWED_HOSTS: "admin.example.com" },
+      routes: async (app) => app.register(consoleRoutes({ assetsDir })),
+    });
+    try {
+      const proxied = (proto: string) =>
+        t.app.inject({ method: "GET", url: "/console", remoteAddress: "10.0.0.1", headers: { host: "admin.example.com", "x-forwarded-proto": proto } });
+      const plain = await proxied("http");
+      assert.equal(plain.statusCode, 403, plain.body);
+      assert.ok(!plain.body.includes("<script"), "no page over plain HTTP");
+      const secure = await proxied("https");
+      assert.equal(secure.statusCode, 200, secure.body);
+      assert.match(String(secure.headers["strict-transport-security"]), /max-age=\d+; includeSubDomains/);
+      assert.equal(secure.headers["content-security-policy"], CONSOLE_CSP);
+    } finally {
+      await t.app.close();
+    }
   });
 });
 
