@@ -208,10 +208,12 @@ describe("POST /auth/password", () => {
   });
 });
 
-describe("access-token expiry (1 s lifetime)", () => {
+// 2 s, not 1: exp = floor(now) + lifetime, so a token issued late in a second lives between lifetime − 1
+// and lifetime seconds; with 1 s it could be dead before the test's first request (a flake under load).
+describe("access-token expiry (2 s lifetime)", () => {
   let t: IdentityApp;
   before(async () => {
-    t = await startIdentityApp({ overrides: { tokens: { accessTtlSeconds: 1, clockToleranceSeconds: 0 } } });
+    t = await startIdentityApp({ overrides: { tokens: { accessTtlSeconds: 2, clockToleranceSeconds: 0 } } });
   });
   after(async () => {
     await t.close();
@@ -219,9 +221,9 @@ describe("access-token expiry (1 s lifetime)", () => {
 
   it("an expired access token is 401 invalid_token; its refresh token still gives a fresh pair", async () => {
     const { tokens } = await signUp(t.app, "expiry@example.com", IP);
-    assert.equal(tokens.expires_in, 1);
+    assert.equal(tokens.expires_in, 2);
     assert.equal((await me(t.app, tokens.access_token, IP)).statusCode, 200, "cached as verified");
-    await new Promise((resolve) => setTimeout(resolve, 2100));
+    await new Promise((resolve) => setTimeout(resolve, 3100));
     assertInvalidToken(await me(t.app, tokens.access_token, IP), "expired (the verifier cache must not outlive exp)");
     const response = await refresh(t.app, tokens.refresh_token, IP);
     assert.equal(response.statusCode, 200, response.body);
@@ -232,7 +234,7 @@ describe("access-token expiry (1 s lifetime)", () => {
     "POST /auth/refresh (a public route) still works when the client also sends its expired access token",
     async () => {
       const { tokens } = await signUp(t.app, "expiry-stale@example.com", IP);
-      await new Promise((resolve) => setTimeout(resolve, 2100));
+      await new Promise((resolve) => setTimeout(resolve, 3100));
       const response = await t.app.inject({
         method: "POST",
         url: "/auth/refresh",
