@@ -128,6 +128,11 @@ export function createSecondFactors(identity: IdentityContext): SecondFactors {
       const factor = await repos.secondFactors.getTotp(user.id);
       if (factor?.confirmedAt == null) {
         if (await requiredByRole(user.roles)) {
+          // A passkey is a second factor too, but not one this password step can ask for.
+          if ((await repos.passkeys.countForUser(user.id)) > 0) {
+            await audit(identity, request, { type: "mfa.passkey_required", actorId: user.id, subject: user.id });
+            throw passkeyRequired();
+          }
           await audit(identity, request, { type: "mfa.enrolment_required", actorId: user.id, subject: user.id });
           throw enrolmentRequired();
         }
@@ -229,11 +234,25 @@ function enrolmentRequired(): RampartError {
   });
 }
 
-/** For token issuance outside the password route (refresh): a role requiring MFA and no factor → 403. */
+function passkeyRequired(): RampartError {
+  return new RampartError("RAMPART_ERR_FORBIDDEN", {
+    detail: "A role you hold requires a second factor: sign in with your passkey (POST /auth/webauthn/login/options, then /auth/webauthn/login/verify).",
+    reason: "role requires MFA, user has a passkey and no TOTP",
+    extensions: { passkey_required: true },
+  });
+}
+
+/**
+ * For token issuance outside the login routes (refresh): a role requiring MFA and no second factor →
+ * 403. A confirmed TOTP or a registered passkey counts: a passkey login satisfies the role, so its
+ * session must survive its refreshes.
+ */
 export async function assertSecondFactorIfRequired(identity: IdentityContext, user: { id: string; roles: readonly string[] }): Promise<void> {
   if (user.roles.length === 0) return;
   const required = (await identity.repos.roles.list()).some((role) => role.mfa === "required" && user.roles.includes(role.name));
   if (!required) return;
   const factor = await identity.repos.secondFactors.getTotp(user.id);
-  if (factor?.confirmedAt == null) throw enrolmentRequired();
+  if (factor?.confirmedAt != null) return;
+  if ((await identity.repos.passkeys.countForUser(user.id)) > 0) return;
+  throw enrolmentRequired();
 }

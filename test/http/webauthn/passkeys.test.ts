@@ -230,6 +230,30 @@ describe("passkeys (WebAuthn)", () => {
     assert.deepEqual(refusalBody(await loginVerify(carolKey.assert(await loginOptions()))), reference);
   });
 
+  it("a role requiring a second factor is satisfied by a passkey: its login and its refreshes work, a password alone does not", async () => {
+    const dana = await signUp(t.app, "passkey-dana@example.com", IP);
+    const danaKey = createSoftwareAuthenticator();
+    await registerPasskey(dana.tokens.access_token, danaKey);
+    const store = await openStore(t.dataDir);
+    try {
+      await store.repos.roles.upsert("vault", ["notes:read"], "required");
+      await store.repos.users.setRoles(dana.id, ["user", "vault"]);
+    } finally {
+      await store.close();
+    }
+    const byPasskey = await loginVerify(danaKey.assert(await loginOptions({ email: "passkey-dana@example.com" })));
+    assert.equal(byPasskey.statusCode, 200, byPasskey.body);
+    const refreshed = await post("/auth/refresh", { refresh_token: (byPasskey.json() as TokenPair).refresh_token });
+    assert.equal(refreshed.statusCode, 200, `the passkey session survives its refresh: ${refreshed.body}`);
+    // The password step cannot ask for a passkey: refused, pointing at the passkey login, no tokens.
+    const byPassword = await post("/auth/login", { email: "passkey-dana@example.com", password: "correct horse battery staple" });
+    const problem = assertProblem(byPassword, 403);
+    assert.equal(problem.passkey_required, true, byPassword.body);
+    assert.match(String(problem.detail), /passkey/);
+    assert.equal(byPassword.json().access_token, undefined);
+    assert.ok((await auditTypes()).includes("mfa.passkey_required"));
+  });
+
   it("failed passkey logins are throttled per client", async () => {
     const ip = "10.13.9.9";
     const stranger = createSoftwareAuthenticator();
