@@ -8,13 +8,25 @@ export class ApiError extends Error {
   /** Set when the session could not be renewed: the sign-in form is already showing its own message. */
   sessionEnded = false;
 
+  /** `status` 0: no HTTP answer (the network, or the browser refused a passkey ceremony); `problem`: the problem+json body. */
   constructor(
     readonly status: number,
     message: string,
     readonly retryAfter?: number,
+    readonly problem: Readonly<Record<string, unknown>> = {},
   ) {
     super(message);
     this.name = "ApiError";
+  }
+
+  /** A wrong password or code: the caller's session is fine, nothing to refresh. */
+  get wrongCredentials(): boolean {
+    return this.status === 401 && String(this.problem.type).endsWith("/invalid-credentials");
+  }
+
+  /** A login refused because a role requires a second factor the user has not set up. */
+  get enrolmentRequired(): boolean {
+    return this.problem.enrolment_required === true;
   }
 }
 
@@ -47,7 +59,7 @@ type Query = Record<string, string | number | undefined>;
 const JSON_ACCEPT = "application/json, application/problem+json";
 const CSRF_COOKIES = ["__Host-rampart_csrf", "rampart_csrf"];
 // Calls whose 401 means "wrong credentials" or "not signed in", not "the access token expired".
-const NO_REFRESH = new Set(["/auth/login", "/auth/mfa/verify", "/auth/refresh", "/auth/me"]);
+const NO_REFRESH = new Set(["/auth/login", "/auth/mfa/verify", "/auth/refresh", "/auth/me", "/auth/webauthn/login/verify"]);
 
 /** The prefix the console is mounted under: "" for `rampart serve`, e.g. "/_rampart" in a gateway. */
 export function basePath(pathname: string): string {
@@ -87,7 +99,8 @@ async function toError(response: Response): Promise<ApiError> {
   const retry = Number(response.headers.get("retry-after"));
   let message = problemMessage(response.status, body);
   if (response.status === 429 && retry > 0 && !/\d/.test(message)) message += ` Try again in ${retry} seconds.`;
-  return new ApiError(response.status, message, retry > 0 ? retry : undefined);
+  const problem = body && typeof body === "object" ? (body as Record<string, unknown>) : {};
+  return new ApiError(response.status, message, retry > 0 ? retry : undefined, problem);
 }
 
 export class Api {
@@ -104,9 +117,9 @@ export class Api {
     return this.json<T>("GET", withQuery(path, query));
   }
 
-  /** An unsafe request; POST, PUT and PATCH always carry a JSON body (`{}` when there is nothing to say). */
+  /** An unsafe request; POST, PUT and PATCH always carry a JSON body (`{}` when there is nothing to say), DELETE only when given one. */
   send<T>(method: Exclude<Method, "GET">, path: string, body?: unknown): Promise<T> {
-    return this.json<T>(method, path, method === "DELETE" ? undefined : (body ?? {}));
+    return this.json<T>(method, path, method === "DELETE" ? body : (body ?? {}));
   }
 
   /** GET of a text resource (Prometheus metrics). */
@@ -117,6 +130,11 @@ export class Api {
 
   async login(email: string, password: string): Promise<LoginAnswer> {
     return this.remember(await this.json<LoginAnswer>("POST", "/auth/login?session=cookie", { email, password }));
+  }
+
+  /** The assertion of `navigator.credentials.get`, as WebAuthn JSON: answered like a password login. */
+  async loginWithPasskey(assertion: unknown): Promise<CookieSession> {
+    return this.remember(await this.json<CookieSession>("POST", "/auth/webauthn/login/verify?session=cookie", assertion));
   }
 
   async verifyMfa(mfaToken: string, proof: { code: string } | { recovery_code: string }): Promise<CookieSession> {
@@ -180,8 +198,10 @@ export class Api {
     let response = await this.fetchOnce(method, path, body, accept);
     const route = path.split("?")[0] ?? path;
     if (response.status === 401 && !NO_REFRESH.has(route)) {
+      const error = await toError(response);
+      // A wrong current password or code: retrying would only count a second failure against the user.
+      if (error.wrongCredentials) throw error;
       if (!(await this.refresh())) {
-        const error = await toError(response);
         error.sessionEnded = true;
         this.onSessionEnded();
         throw error;

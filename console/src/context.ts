@@ -4,6 +4,8 @@ import type { Api, Me } from "./api.ts";
 export interface Notices {
   /** A success message in the polite status region. */
   success(message: string): void;
+  /** A neutral message in the polite status region (nothing went wrong, nothing happened either). */
+  info(message: string): void;
   /** An error message in the alert region. */
   error(message: string): void;
   /** Removes the error message (a new attempt is under way). */

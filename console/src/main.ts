@@ -18,6 +18,12 @@ function createNotices(status: HTMLElement, alert: HTMLElement): Notices {
   return {
     success(message) {
       alert.textContent = "";
+      status.className = "notice success";
+      status.textContent = message;
+    },
+    info(message) {
+      alert.textContent = "";
+      status.className = "notice info";
       status.textContent = message;
     },
     error(message) {

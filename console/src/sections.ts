@@ -1,6 +1,7 @@
 /** The console's pages: route, title (the nav link and the page's h1), the permission that opens it, the view. */
 import type { View } from "./context.ts";
 import { holds } from "./permissions.ts";
+import { accountView } from "./views/account.ts";
 import { auditView } from "./views/audit.ts";
 import { clientsView } from "./views/clients.ts";
 import { liveView } from "./views/live.ts";
@@ -25,6 +26,7 @@ export const SECTIONS: readonly Section[] = [
   { route: "live", title: "Live limits", permission: "metrics:read", view: liveView },
   { route: "tokens", title: "My tokens", permission: "tokens:manage", view: tokensView },
   { route: "sessions", title: "My sessions", view: sessionsView },
+  { route: "account", title: "My account", view: accountView },
 ];
 
 export function allowedSections(permissions: readonly string[]): Section[] {

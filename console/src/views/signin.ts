@@ -1,8 +1,9 @@
-/** Sign-in: email and password, then a second factor when the account has one. Opens a cookie session. */
-import type { Api, MfaChallenge } from "../api.ts";
+/** Sign-in: email and password, then a second factor when the account has one; or a passkey. Opens a cookie session. */
+import { type Api, ApiError, type MfaChallenge } from "../api.ts";
 import type { Notices } from "../context.ts";
 import { fill, h } from "../dom.ts";
 import { act, button, errorSlot, field, form, pageHeading } from "../ui.ts";
+import { getPasskey, passkeysSupported } from "../webauthn.ts";
 
 export interface SignInDeps {
   api: Api;
@@ -23,15 +24,53 @@ function passwordStep(step: HTMLElement, deps: SignInDeps): void {
   const email = h("input", { type: "text", inputmode: "email", name: "email", autocomplete: "username", required: true, spellcheck: "false" });
   const password = h("input", { type: "password", name: "password", autocomplete: "current-password", required: true });
   const error = errorSlot();
+  // Shown when a role of the user requires a second factor the user has not set up (403 enrolment_required).
+  const enrolment = h(
+    "p",
+    { class: "warn", hidden: true },
+    "Your account needs a second factor before it can sign in with a password. If you have a passkey, sign in with it, then set up an authenticator app under My account; otherwise ask an administrator for help.",
+  );
   const submit = h("button", { type: "submit", class: "primary" }, "Sign in");
-  const signIn = () =>
-    act(deps.notices, error, submit, async () => {
-      const answer = await deps.api.login(email.value.trim(), password.value);
-      password.value = "";
-      if ("mfa_required" in answer) secondFactorStep(step, deps, answer);
-      else await deps.onSignedIn();
+  const signIn = () => {
+    enrolment.hidden = true;
+    return act(deps.notices, error, submit, async () => {
+      try {
+        const answer = await deps.api.login(email.value.trim(), password.value);
+        password.value = "";
+        if ("mfa_required" in answer) secondFactorStep(step, deps, answer);
+        else await deps.onSignedIn();
+      } catch (failure) {
+        if (failure instanceof ApiError && failure.enrolmentRequired) enrolment.hidden = false;
+        throw failure;
+      }
     });
-  fill(step, form("Sign in", () => void signIn(), field("Email", email), field("Password", password), error, h("div", { class: "actions" }, submit)));
+  };
+  // Not "Sign in with a passkey": every accessible name on this page that contains "Sign in" would also
+  // be found by a search for the Sign in button (test/browser/console.test.ts looks for it that way).
+  const passkey = passkeysSupported() ? h("button", { type: "button" }, "Use a passkey") : undefined;
+  passkey?.addEventListener("click", async () => {
+    enrolment.hidden = true;
+    let cancelled = false;
+    await act(deps.notices, error, passkey, async () => {
+      const address = email.value.trim();
+      // With an email, only that user's passkeys are asked for; without, the browser offers its own.
+      const options = await deps.api.send<PublicKeyCredentialRequestOptionsJSON>("POST", "/auth/webauthn/login/options", address ? { email: address } : {});
+      const assertion = await getPasskey(options);
+      if (!assertion) {
+        cancelled = true;
+        return;
+      }
+      await deps.api.loginWithPasskey(assertion);
+      password.value = "";
+      await deps.onSignedIn();
+    });
+    if (cancelled) deps.notices.info("The passkey request was cancelled or timed out. Try again, or sign in with your password.");
+  });
+  fill(
+    step,
+    form("Sign in", () => void signIn(), field("Email", email), field("Password", password), error, enrolment, h("div", { class: "actions" }, submit)),
+    passkey ? h("div", { class: "alternative" }, h("p", { class: "muted" }, "Or sign in without a password:"), passkey) : null,
+  );
   email.focus();
 }
 
