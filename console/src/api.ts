@@ -28,6 +28,11 @@ export class ApiError extends Error {
   get enrolmentRequired(): boolean {
     return this.problem.enrolment_required === true;
   }
+
+  /** A password login refused because a role requires a second factor and the user's is a passkey. */
+  get passkeyRequired(): boolean {
+    return this.problem.passkey_required === true;
+  }
 }
 
 export interface CookieSession {

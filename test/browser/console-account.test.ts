@@ -364,6 +364,22 @@ describe("My account and passkeys in the console", { skip }, () => {
       assert.match(await message(page, "status"), /cancelled or timed out/);
       assert.equal(await page.getByRole("alert").filter({ hasText: /./ }).count(), 0);
       assert.equal(await hasSessionCookie(context), false);
+
+      // A role that requires a second factor, for a user whose factor is this passkey: the password alone
+      // is refused and the page points at the passkey, which then signs in.
+      await cdp.send("WebAuthn.setUserVerified", { authenticatorId, isUserVerified: true });
+      const admin = await loginToken(ADMIN);
+      assert.equal((await json("PUT", "/admin/roles/vault-pk", admin, { permissions: ["notes:read"], mfa: "required" })).status, 200);
+      const users = await json("GET", `/admin/users?q=${encodeURIComponent(PIA)}`, admin);
+      const pia = (users.body.items as { id: string; email: string }[]).find((u) => u.email === PIA);
+      assert.ok(pia);
+      assert.equal((await json("PATCH", `/admin/users/${pia.id}`, admin, { roles: ["user", "vault-pk"] })).status, 200);
+      await submitPassword(page, PIA);
+      await page.getByText("Your account signs in with its passkey").waitFor();
+      assert.equal(await hasSessionCookie(context), false, "no session from the password alone");
+      await page.getByRole("button", { name: "Use a passkey" }).click();
+      await page.getByRole("heading", { level: 1, name: "My account" }).waitFor();
+      assert.equal(await hasSessionCookie(context), true);
     } finally {
       await context.close();
     }

@@ -30,9 +30,12 @@ function passwordStep(step: HTMLElement, deps: SignInDeps): void {
     { class: "warn", hidden: true },
     "Your account needs a second factor before it can sign in with a password. If you have a passkey, sign in with it, then set up an authenticator app under My account; otherwise ask an administrator for help.",
   );
+  // Shown when such a role meets a user whose second factor is a passkey (403 passkey_required).
+  const usePasskey = h("p", { class: "warn", hidden: true }, "Your account signs in with its passkey: choose “Use a passkey” below.");
   const submit = h("button", { type: "submit", class: "primary" }, "Sign in");
   const signIn = () => {
     enrolment.hidden = true;
+    usePasskey.hidden = true;
     return act(deps.notices, error, submit, async () => {
       try {
         const answer = await deps.api.login(email.value.trim(), password.value);
@@ -41,6 +44,7 @@ function passwordStep(step: HTMLElement, deps: SignInDeps): void {
         else await deps.onSignedIn();
       } catch (failure) {
         if (failure instanceof ApiError && failure.enrolmentRequired) enrolment.hidden = false;
+        if (failure instanceof ApiError && failure.passkeyRequired) usePasskey.hidden = false;
         throw failure;
       }
     });
@@ -68,7 +72,7 @@ function passwordStep(step: HTMLElement, deps: SignInDeps): void {
   });
   fill(
     step,
-    form("Sign in", () => void signIn(), field("Email", email), field("Password", password), error, enrolment, h("div", { class: "actions" }, submit)),
+    form("Sign in", () => void signIn(), field("Email", email), field("Password", password), error, enrolment, usePasskey, h("div", { class: "actions" }, submit)),
     passkey ? h("div", { class: "alternative" }, h("p", { class: "muted" }, "Or sign in without a password:"), passkey) : null,
   );
   email.focus();
