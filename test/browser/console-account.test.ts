@@ -11,7 +11,7 @@
  * RAMPART_UPDATE_SCREENSHOTS=1 also in docs/console/.
  */
 import assert from "node:assert/strict";
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -19,10 +19,10 @@ import { setTimeout as delay } from "node:timers/promises";
 import { after, before, describe, it } from "node:test";
 import type { Browser, BrowserContext, Page } from "playwright-core";
 import { buildConsole, CONSOLE_OUT } from "../../scripts/build-console.js";
-import { CONSOLE_CSP } from "../../src/console/routes.ts";
 import { base32Decode, totp } from "../../src/core/mfa/index.ts";
 import { browserSkip, launchBrowser } from "../support/browser.ts";
-import { ROOT, spawnCli } from "../support/cli.ts";
+import { DESKTOP, jsonClient, newFindings, PHONE, screenshot, watchedPage } from "../support/console-browser.ts";
+import { spawnCli } from "../support/cli.ts";
 import { type ServerProcess, startServer } from "../support/server-process.ts";
 
 const skip = browserSkip();
@@ -34,10 +34,6 @@ const TIA = "tia-totp@account.test";
 const PIA = "pia-passkey@account.test";
 const GUS = "gus-gated@account.test";
 
-const DESKTOP = { width: 1280, height: 800 };
-const PHONE = { width: 360, height: 740 };
-const ARTIFACTS = join(process.env.RAMPART_ARTIFACTS_DIR ?? join(ROOT, ".tmp", "artifacts"), "console");
-const DOCS_SHOTS = process.env.RAMPART_UPDATE_SCREENSHOTS ? join(ROOT, "docs", "console") : undefined;
 const STEP_MS = 30_000;
 
 /** A port that was free a moment ago: the server must know it before it starts (WebAuthn origin). */
@@ -65,18 +61,8 @@ describe("My account and passkeys in the console", { skip }, () => {
   let browser: Browser;
   /** http://localhost:<port>: the origin the WebAuthn settings name (api.url is the 127.0.0.1 one). */
   let origin = "";
-  const cspProblems: string[] = [];
-  const dialogs: string[] = [];
-
-  async function json(method: string, path: string, token?: string, body?: unknown): Promise<{ status: number; body: Record<string, unknown> }> {
-    const response = await fetch(`${api.url}${path}`, {
-      method,
-      headers: { ...(token ? { authorization: `Bearer ${token}` } : {}), ...(body ? { "content-type": "application/json" } : {}) },
-      ...(body ? { body: JSON.stringify(body) } : {}),
-    });
-    const text = await response.text();
-    return { status: response.status, body: text ? JSON.parse(text) : {} };
-  }
+  const findings = newFindings();
+  const json = jsonClient(() => api.url);
 
   const login = (email: string, password = PASSWORD) => json("POST", "/auth/login", undefined, { email, password });
 
@@ -87,29 +73,7 @@ describe("My account and passkeys in the console", { skip }, () => {
     return answer.body.access_token as string;
   }
 
-  async function newContext(viewport = DESKTOP): Promise<{ context: BrowserContext; page: Page }> {
-    const context = await browser.newContext({ viewport });
-    const page = await context.newPage();
-    page.on("response", (response) => {
-      const path = new URL(response.url()).pathname;
-      if (!path.startsWith("/console")) return;
-      const csp = response.headers()["content-security-policy"];
-      if (csp !== CONSOLE_CSP) cspProblems.push(`${path}: ${csp}`);
-    });
-    page.on("console", (message) => {
-      if (/Content Security Policy|Refused to/i.test(message.text())) cspProblems.push(message.text());
-    });
-    page.on("dialog", (dialog) => {
-      dialogs.push(dialog.message());
-      void dialog.dismiss();
-    });
-    await page.addInitScript(() => {
-      document.addEventListener("securitypolicyviolation", (event) => {
-        console.error(`Refused to load: CSP violation of ${event.violatedDirective} by ${event.blockedURI}`);
-      });
-    });
-    return { context, page };
-  }
+  const newContext = (viewport = DESKTOP) => watchedPage(browser, findings, viewport);
 
   async function signInPage(page: Page): Promise<void> {
     await page.goto(`${origin}/console`);
@@ -148,16 +112,6 @@ describe("My account and passkeys in the console", { skip }, () => {
 
   async function hasSessionCookie(context: BrowserContext): Promise<boolean> {
     return (await context.cookies()).some((c) => c.name === "rampart_session");
-  }
-
-  async function shoot(page: Page, name: string): Promise<void> {
-    mkdirSync(ARTIFACTS, { recursive: true });
-    const shot = await page.screenshot();
-    writeFileSync(join(ARTIFACTS, `${name}.png`), shot);
-    if (DOCS_SHOTS) {
-      mkdirSync(DOCS_SHOTS, { recursive: true });
-      writeFileSync(join(DOCS_SHOTS, `${name}.png`), shot);
-    }
   }
 
   before(async () => {
@@ -301,7 +255,7 @@ describe("My account and passkeys in the console", { skip }, () => {
       assert.equal(await withRecoveryCode(codes[1]!), "signed in");
       await openAccount(page);
       await page.getByText("Recovery codes left: 8.").waitFor();
-      await shoot(page, "account-desktop");
+      await screenshot(page, "account-desktop");
 
       // Turning it off takes the password (or a code), after a confirmation.
       await page.getByLabel("Code or password").fill(PASSWORD);
@@ -418,7 +372,7 @@ describe("My account and passkeys in the console", { skip }, () => {
       await page.getByRole("button", { name: "Set up authenticator app" }).waitFor();
       let width = await page.evaluate(() => document.documentElement.scrollWidth);
       assert.ok(width <= PHONE.width, `the page is ${width} px wide`);
-      await shoot(page, "account-phone");
+      await screenshot(page, "account-phone");
       // The longest content (not photographed: it is a secret): the key and the otpauth link wrap.
       await page.getByRole("button", { name: "Set up authenticator app" }).click();
       await page.getByRole("region", { name: "Authenticator secret" }).waitFor();
@@ -432,7 +386,7 @@ describe("My account and passkeys in the console", { skip }, () => {
   });
 
   it("no console response lacked the console CSP, no page reported a CSP violation, no dialog opened", () => {
-    assert.deepEqual(cspProblems, []);
-    assert.deepEqual(dialogs, []);
+    assert.deepEqual(findings.cspProblems, []);
+    assert.deepEqual(findings.dialogs, []);
   });
 });

@@ -11,16 +11,17 @@
  * docs/console/, which the README shows.
  */
 import assert from "node:assert/strict";
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
-import type { Browser, BrowserContext, Page } from "playwright-core";
+import type { Browser, Page } from "playwright-core";
 import { buildConsole, CONSOLE_OUT } from "../../scripts/build-console.js";
 import { CONSOLE_CSP } from "../../src/console/routes.ts";
 import { base32Decode, totp } from "../../src/core/mfa/index.ts";
 import { browserSkip, launchBrowser } from "../support/browser.ts";
-import { ROOT, spawnCli } from "../support/cli.ts";
+import { DESKTOP, jsonClient, newFindings, PHONE, screenshot, watchedPage } from "../support/console-browser.ts";
+import { spawnCli } from "../support/cli.ts";
 import { type ServerProcess, startServer } from "../support/server-process.ts";
 
 const skip = browserSkip();
@@ -33,28 +34,13 @@ const DAVE = "dave-totp@console.test";
 const XSS_EMAIL = "<img/src=x/onerror=alert(1)>@console.test";
 const XSS_TOKEN_NAME = '<script>alert("token")</script><b onmouseover=alert(2)>x</b>';
 
-const DESKTOP = { width: 1280, height: 800 };
-const PHONE = { width: 360, height: 740 };
-const ARTIFACTS = join(process.env.RAMPART_ARTIFACTS_DIR ?? join(ROOT, ".tmp", "artifacts"), "console");
-const DOCS_SHOTS = process.env.RAMPART_UPDATE_SCREENSHOTS ? join(ROOT, "docs", "console") : undefined;
 
 describe("the admin console in a real browser", { skip }, () => {
   const dataDir = mkdtempSync(join(tmpdir(), "rampart-console-"));
   let api: ServerProcess;
   let browser: Browser;
-  /** Console responses whose CSP was not the console's, and CSP violations the pages reported. */
-  const cspProblems: string[] = [];
-  const dialogs: string[] = [];
-
-  async function json(method: string, path: string, token?: string, body?: unknown): Promise<{ status: number; body: unknown }> {
-    const response = await fetch(`${api.url}${path}`, {
-      method,
-      headers: { ...(token ? { authorization: `Bearer ${token}` } : {}), ...(body ? { "content-type": "application/json" } : {}) },
-      ...(body ? { body: JSON.stringify(body) } : {}),
-    });
-    const text = await response.text();
-    return { status: response.status, body: text ? JSON.parse(text) : undefined };
-  }
+  const findings = newFindings();
+  const json = jsonClient(() => api.url);
 
   async function loginToken(email: string): Promise<string> {
     const answer = await json("POST", "/auth/login", undefined, { email, password: PASSWORD });
@@ -62,29 +48,7 @@ describe("the admin console in a real browser", { skip }, () => {
     return (answer.body as { access_token: string }).access_token;
   }
 
-  async function newContext(viewport = DESKTOP): Promise<{ context: BrowserContext; page: Page }> {
-    const context = await browser.newContext({ viewport });
-    const page = await context.newPage();
-    page.on("response", (response) => {
-      const path = new URL(response.url()).pathname;
-      if (!path.startsWith("/console")) return;
-      const csp = response.headers()["content-security-policy"];
-      if (csp !== CONSOLE_CSP) cspProblems.push(`${path}: ${csp}`);
-    });
-    page.on("console", (message) => {
-      if (/Content Security Policy|Refused to/i.test(message.text())) cspProblems.push(message.text());
-    });
-    page.on("dialog", (dialog) => {
-      dialogs.push(dialog.message());
-      void dialog.dismiss();
-    });
-    await page.addInitScript(() => {
-      document.addEventListener("securitypolicyviolation", (event) => {
-        console.error(`Refused to load: CSP violation of ${event.violatedDirective} by ${event.blockedURI}`);
-      });
-    });
-    return { context, page };
-  }
+  const newContext = (viewport = DESKTOP) => watchedPage(browser, findings, viewport);
 
   async function signIn(page: Page, email: string): Promise<void> {
     await page.goto(`${api.url}/console`);
@@ -105,17 +69,6 @@ describe("the admin console in a real browser", { skip }, () => {
     await dialog.waitFor();
     await dialog.getByRole("button", { name: "Confirm" }).click();
     await dialog.waitFor({ state: "hidden" });
-  }
-
-  async function shoot(page: Page, name: string): Promise<void> {
-    mkdirSync(ARTIFACTS, { recursive: true });
-    // What the user sees on arrival (the viewport), not the whole scrolled page.
-    const shot = await page.screenshot();
-    writeFileSync(join(ARTIFACTS, `${name}.png`), shot);
-    if (DOCS_SHOTS) {
-      mkdirSync(DOCS_SHOTS, { recursive: true });
-      writeFileSync(join(DOCS_SHOTS, `${name}.png`), shot);
-    }
   }
 
   before(async () => {
@@ -157,7 +110,7 @@ describe("the admin console in a real browser", { skip }, () => {
     try {
       await page.goto(`${api.url}/console`);
       await page.getByRole("heading", { name: "Sign in to the Rampart console" }).waitFor();
-      await shoot(page, "sign-in-desktop");
+      await screenshot(page, "sign-in-desktop");
       await page.getByLabel("Email").focus();
       await page.keyboard.type(ADMIN);
       await page.keyboard.press("Tab");
@@ -233,7 +186,7 @@ describe("the admin console in a real browser", { skip }, () => {
       await page.getByRole("button", { name: `Disable ${BOB}` }).click();
       await confirm(page);
       await page.getByRole("button", { name: `Enable ${BOB}` }).waitFor();
-      await shoot(page, "users-desktop");
+      await screenshot(page, "users-desktop");
     } finally {
       await context.close();
     }
@@ -281,7 +234,7 @@ describe("the admin console in a real browser", { skip }, () => {
       await shown.getByRole("button", { name: "Done" }).click();
       await shown.waitFor({ state: "detached" });
       assert.equal(await page.getByText(secret).count(), 0);
-      await shoot(page, "tokens-desktop");
+      await screenshot(page, "tokens-desktop");
       await page.getByRole("button", { name: `Revoke token ${XSS_TOKEN_NAME}` }).click();
       await confirm(page);
       await page.getByRole("button", { name: `Revoke token ${XSS_TOKEN_NAME}` }).waitFor({ state: "detached" });
@@ -302,7 +255,7 @@ describe("the admin console in a real browser", { skip }, () => {
     } finally {
       await context.close();
     }
-    assert.deepEqual(dialogs, [], "no alert() ran");
+    assert.deepEqual(findings.dialogs, [], "no alert() ran");
   });
 
   it("the audit log filters by type, newest first", async () => {
@@ -316,7 +269,7 @@ describe("the admin console in a real browser", { skip }, () => {
       await table.getByText("admin.user.updated").first().waitFor();
       const text = (await table.textContent()) ?? "";
       assert.ok(!text.includes("login.failure"), "other types are filtered out");
-      await shoot(page, "audit-desktop");
+      await screenshot(page, "audit-desktop");
     } finally {
       await context.close();
     }
@@ -328,7 +281,7 @@ describe("the admin console in a real browser", { skip }, () => {
       await signIn(page, ADMIN);
       await open(page, "live", "Live limits");
       await page.getByText("bad_credentials").first().waitFor();
-      await shoot(page, "live-desktop");
+      await screenshot(page, "live-desktop");
     } finally {
       await context.close();
     }
@@ -340,7 +293,7 @@ describe("the admin console in a real browser", { skip }, () => {
       await signIn(page, ADMIN);
       await open(page, "roles", "Roles");
       await page.getByText("support").first().waitFor();
-      await shoot(page, "roles-desktop");
+      await screenshot(page, "roles-desktop");
       await open(page, "clients", "Service clients");
       await open(page, "sessions", "My sessions");
       await page.getByText("(this session)").first().waitFor();
@@ -377,7 +330,7 @@ describe("the admin console in a real browser", { skip }, () => {
     try {
       await page.goto(`${api.url}/console`);
       await page.getByRole("heading", { name: "Sign in to the Rampart console" }).waitFor();
-      await shoot(page, "sign-in-phone");
+      await screenshot(page, "sign-in-phone");
       await signIn(page, ADMIN);
       for (const [hash, heading, shot] of [
         ["users", "Users", "users-phone"],
@@ -388,7 +341,7 @@ describe("the admin console in a real browser", { skip }, () => {
         await open(page, hash, heading);
         const width = await page.evaluate(() => document.documentElement.scrollWidth);
         assert.ok(width <= PHONE.width, `${hash}: the page is ${width} px wide`);
-        await shoot(page, shot);
+        await screenshot(page, shot);
       }
     } finally {
       await context.close();
@@ -396,7 +349,7 @@ describe("the admin console in a real browser", { skip }, () => {
   });
 
   it("no console response lacked the console CSP and no page reported a CSP violation", () => {
-    assert.deepEqual(cspProblems, []);
+    assert.deepEqual(findings.cspProblems, []);
   });
 });
 
