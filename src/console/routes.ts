@@ -27,16 +27,19 @@ export const CONSOLE_CSP = [
 export const CONSOLE_ASSETS_DIR = new URL("../../dist/console-ui/", import.meta.url);
 
 interface ConsoleFile {
+  /** Under dist/console-ui/. */
   path: string;
+  /** Where it is served, under the console's mount point. */
+  url: string;
   type: string;
   /** The page must be revalidated on every visit; the script and stylesheet too, but by ETag. */
   cacheControl: string;
 }
 
 const FILES: readonly ConsoleFile[] = [
-  { path: "index.html", type: "text/html; charset=utf-8", cacheControl: "no-store" },
-  { path: "assets/console.js", type: "text/javascript; charset=utf-8", cacheControl: "no-cache" },
-  { path: "assets/console-style.css", type: "text/css; charset=utf-8", cacheControl: "no-cache" },
+  { path: "index.html", url: "/console", type: "text/html; charset=utf-8", cacheControl: "no-store" },
+  { path: "assets/console.js", url: "/console/assets/console.js", type: "text/javascript; charset=utf-8", cacheControl: "no-cache" },
+  { path: "assets/console-style.css", url: "/console/assets/console-style.css", type: "text/css; charset=utf-8", cacheControl: "no-cache" },
 ];
 
 interface LoadedFile extends ConsoleFile {
@@ -77,22 +80,23 @@ export function consoleRoutes(options: ConsoleRoutesOptions = {}) {
     if (!files) {
       app.log.warn({ code: "RAMPART_WARN_CONSOLE_NOT_BUILT" }, "the admin console's files are not built (dist/console-ui): run `npm run build`");
     }
-    const serve = (path: string) => (request: FastifyRequest, reply: FastifyReply) => {
-      const file = files?.find((f) => f.path === path);
-      if (!file) {
-        throw new RampartError("RAMPART_ERR_NOT_FOUND", { detail: "The admin console is not built on this installation: run `npm run build`." });
-      }
+    const notBuilt = () => {
+      throw new RampartError("RAMPART_ERR_NOT_FOUND", { detail: "The admin console is not built on this installation: run `npm run build`." });
+    };
+    const serve = (file: LoadedFile) => (request: FastifyRequest, reply: FastifyReply) => {
       reply.header("cache-control", file.cacheControl).header("etag", file.etag).type(file.type);
       if (request.headers["if-none-match"] === file.etag) return reply.code(304).send();
       return reply.send(file.body);
     };
     const schema = { hide: true } as object;
-    app.get("/console", { config: ROUTE_CONFIG, schema }, serve("index.html"));
+    for (const [index, file] of FILES.entries()) {
+      const loaded = files?.[index];
+      app.get(file.url, { config: ROUTE_CONFIG, schema }, loaded ? serve(loaded) : notBuilt);
+    }
     // The page's asset URLs are relative to /console; /console/ would resolve them one level too deep.
     app.get("/console/", { config: ROUTE_CONFIG, schema }, (request, reply) => {
       const to = request.url.replace(/\/console\/(\?.*)?$/, "/console");
       return reply.redirect(to, 308);
     });
-    for (const file of FILES.slice(1)) app.get(`/console/${file.path}`, { config: ROUTE_CONFIG, schema }, serve(file.path));
   };
 }

@@ -112,11 +112,6 @@ export function createSecondFactors(identity: IdentityContext): SecondFactors {
     return step !== undefined && (await repos.secondFactors.acceptStep(userId, step));
   }
 
-  async function requiredByRole(roles: readonly string[]): Promise<boolean> {
-    if (roles.length === 0) return false;
-    return (await repos.roles.list()).some((role) => role.mfa === "required" && roles.includes(role.name));
-  }
-
   return {
     async status(userId) {
       const factor = await repos.secondFactors.getTotp(userId);
@@ -127,7 +122,7 @@ export function createSecondFactors(identity: IdentityContext): SecondFactors {
     async afterPassword(request, user, cookie) {
       const factor = await repos.secondFactors.getTotp(user.id);
       if (factor?.confirmedAt == null) {
-        if (await requiredByRole(user.roles)) {
+        if (await secondFactorRequired(identity, user.roles)) {
           // A passkey is a second factor too, but not one this password step can ask for.
           if ((await repos.passkeys.countForUser(user.id)) > 0) {
             await audit(identity, request, { type: "mfa.passkey_required", actorId: user.id, subject: user.id });
@@ -248,11 +243,15 @@ function passkeyRequired(): RampartError {
  * session must survive its refreshes.
  */
 export async function assertSecondFactorIfRequired(identity: IdentityContext, user: { id: string; roles: readonly string[] }): Promise<void> {
-  if (user.roles.length === 0) return;
-  const required = (await identity.repos.roles.list()).some((role) => role.mfa === "required" && user.roles.includes(role.name));
-  if (!required) return;
+  if (!(await secondFactorRequired(identity, user.roles))) return;
   const factor = await identity.repos.secondFactors.getTotp(user.id);
   if (factor?.confirmedAt != null) return;
   if ((await identity.repos.passkeys.countForUser(user.id)) > 0) return;
   throw enrolmentRequired();
+}
+
+/** Whether one of `roles` is marked `mfa: "required"`. */
+async function secondFactorRequired(identity: IdentityContext, roles: readonly string[]): Promise<boolean> {
+  if (roles.length === 0) return false;
+  return (await identity.repos.roles.list()).some((role) => role.mfa === "required" && roles.includes(role.name));
 }
