@@ -16,6 +16,8 @@ export {
 } from "./core/tokens/index.ts";
 export { createRemoteKeySet, JwksFetchError, type RemoteKeySet, type RemoteKeySetOptions } from "./core/tokens/remote-key-set.ts";
 export { createRemoteAccessTokenVerifier, type RemoteAccessTokenVerifierOptions } from "./core/tokens/remote-verifier.ts";
+// Which Ed25519 check verifies EdDSA tokens here: libsodium (optional sodium-native) or node:crypto.
+export { type Ed25519Backend, ed25519Backend } from "./core/tokens/ed25519.ts";
 // API tokens: format, checksum, hash at rest.
 export { API_TOKEN_PREFIX, apiTokenMatchesHash, generateApiToken, hashApiToken, parseApiToken } from "./core/tokens/index.ts";
 // Revocation: the local deny list.
