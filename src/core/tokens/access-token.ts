@@ -7,7 +7,7 @@ import { SignJWT, type JWTPayload } from "jose";
 import { checkRegisteredClaims } from "./claims-check.ts";
 import { invalidToken } from "./invalid-token.ts";
 import type { KeyRing } from "./key-ring.ts";
-import { readAccessToken } from "./precheck.ts";
+import { createHeaderMemo, readAccessToken } from "./precheck.ts";
 import type { SignatureCheck } from "./signature.ts";
 import { createTokenCache } from "./token-cache.ts";
 
@@ -188,7 +188,7 @@ export function createAccessTokenVerifier(options: AccessTokenVerifierOptions): 
   const audience = typeof options.audience === "string" ? nonEmptyString("audience", options.audience) : [...options.audience];
   const clockTolerance = options.clockTolerance ?? 5;
   if (!Number.isSafeInteger(clockTolerance) || clockTolerance < 0) throw new TypeError(`"clockTolerance" must be a non-negative integer`);
-  const precheck = { keyRing, maxLength: positiveInteger("maxLength", options.maxLength ?? 4096) };
+  const precheck = { keyRing, maxLength: positiveInteger("maxLength", options.maxLength ?? 4096), headers: createHeaderMemo() };
   const cache = createTokenCache<AccessTokenClaims>(options.cacheSize ?? 10_000);
   const clock = options.clock ?? Date.now;
 
@@ -199,7 +199,7 @@ export function createAccessTokenVerifier(options: AccessTokenVerifierOptions): 
     const hit = verifyCached(token as string);
     if (hit !== undefined) return hit;
     const now = clock();
-    const { key, payload } = readAccessToken(token, now / 1000, precheck);
+    const { key, payload, headerSegment, header } = readAccessToken(token, now / 1000, precheck);
     if (!signatureHolds(token as string, key.checkSignature)) throw invalidToken("bad signature");
     checkRegisteredClaims(payload, now / 1000, { issuer, audience, clockTolerance });
     // The rules check exp and nbf, and that iat is a number, but not that iat lies in the past: a token
@@ -207,6 +207,7 @@ export function createAccessTokenVerifier(options: AccessTokenVerifierOptions): 
     // or an issuer with a broken clock) is refused beyond the same tolerance as exp/nbf.
     if ((payload.iat as number) > now / 1000 + clockTolerance) throw invalidToken("issued in the future");
     const claims = toClaims(payload);
+    precheck.headers.remember(headerSegment, header);
     cache.set(token as string, claims, claims.exp * 1000, clock());
     return claims;
   }

@@ -22,6 +22,44 @@ const ACCESS_TOKEN_TYPES = new Set(["at+jwt", "application/at+jwt"]);
 export interface PrecheckOptions {
   readonly keyRing: Pick<KeyRing, "get">;
   readonly maxLength: number;
+  /** Header segments already seen on verified tokens (`createHeaderMemo`); parsed again when absent. */
+  readonly headers?: HeaderMemo;
+}
+
+/** What the header decides: the key it names and the algorithm it claims; every other check passed. */
+export interface CheckedHeader {
+  readonly kid: string;
+  readonly alg: unknown;
+}
+
+/**
+ * Header segments of tokens that verified, with what they decided. An issuer signs with a handful of
+ * keys, so a handful of distinct headers covers every token it issues: a cold token (not in the
+ * verified-token cache) then skips decoding and re-checking its header. Only verified tokens are
+ * remembered, so forged or junk headers never enter, and the memo stops growing at `capacity`.
+ */
+export interface HeaderMemo {
+  get(segment: string): CheckedHeader | undefined;
+  remember(segment: string, header: CheckedHeader): void;
+}
+
+export function createHeaderMemo(capacity = 16): HeaderMemo {
+  const known = new Map<string, CheckedHeader>();
+  return {
+    get: (segment) => known.get(segment),
+    remember(segment, header) {
+      if (known.size < capacity) known.set(segment, header);
+    },
+  };
+}
+
+/** A token that passed the prechecks: the ring key to verify it with, and what the next steps need. */
+export interface PrecheckedToken {
+  readonly key: RingKey;
+  /** Strictly parsed, not yet trusted. */
+  readonly payload: Record<string, unknown>;
+  readonly headerSegment: string;
+  readonly header: CheckedHeader;
 }
 
 /** A segment's JSON object, refused when it is not JSON, not an object, or repeats a member name. */
@@ -40,23 +78,9 @@ function readSegment(segment: string, name: "header" | "payload"): Record<string
   return value as Record<string, unknown>;
 }
 
-/** Returns the ring key the token must verify with; throws INVALID_TOKEN otherwise. */
-export function precheckAccessToken(token: unknown, nowSeconds: number, options: PrecheckOptions): RingKey {
-  return readAccessToken(token, nowSeconds, options).key;
-}
-
-/** `precheckAccessToken`, also returning the payload it read (strictly parsed, not yet trusted). */
-export function readAccessToken(token: unknown, nowSeconds: number, options: PrecheckOptions): { key: RingKey; payload: Record<string, unknown> } {
-  if (typeof token !== "string") throw invalidToken("not a string");
-  if (token.length > options.maxLength) throw invalidToken(`longer than ${options.maxLength} characters`);
-  if (!COMPACT_JWS.test(token)) {
-    const parts = token.split(".", 6).length;
-    throw invalidToken(parts === 5 ? "JWE, not a JWS" : "not a compact JWS");
-  }
-  const [headerSegment, payloadSegment] = token.split(".") as [string, string, string];
-  const header = readSegment(headerSegment, "header");
-  // Read before the signature for its member names only; its claims are checked after the signature.
-  const payload = readSegment(payloadSegment, "payload");
+/** The header's own rules, which do not depend on the key ring or the clock. */
+function checkHeader(segment: string): CheckedHeader {
+  const header = readSegment(segment, "header");
   for (const name of KEY_SOURCE_HEADERS) {
     if (header[name] !== undefined) throw invalidToken(`forbidden header "${name}"`);
   }
@@ -64,10 +88,27 @@ export function readAccessToken(token: unknown, nowSeconds: number, options: Pre
   if (header.crit !== undefined) throw invalidToken("crit not understood");
   if (typeof header.typ !== "string" || !ACCESS_TOKEN_TYPES.has(header.typ.toLowerCase())) throw invalidToken("typ is not at+jwt");
   if (typeof header.kid !== "string") throw invalidToken("missing kid");
+  return { kid: header.kid, alg: header.alg };
+}
+
+/** Returns the ring key the token must verify with and its payload; throws INVALID_TOKEN otherwise. */
+export function readAccessToken(token: unknown, nowSeconds: number, options: PrecheckOptions): PrecheckedToken {
+  if (typeof token !== "string") throw invalidToken("not a string");
+  if (token.length > options.maxLength) throw invalidToken(`longer than ${options.maxLength} characters`);
+  if (!COMPACT_JWS.test(token)) {
+    const parts = token.split(".", 6).length;
+    throw invalidToken(parts === 5 ? "JWE, not a JWS" : "not a compact JWS");
+  }
+  const firstDot = token.indexOf(".");
+  const headerSegment = token.slice(0, firstDot);
+  // The header is checked before the payload is read, so its failures are reported first.
+  const header = options.headers?.get(headerSegment) ?? checkHeader(headerSegment);
+  // Read before the signature for its member names only; its claims are checked after the signature.
+  const payload = readSegment(token.slice(firstDot + 1, token.lastIndexOf(".")), "payload");
   const key = options.keyRing.get(header.kid);
   if (key === undefined) throw invalidToken("unknown kid");
   // The alg is pinned per key: `none`, or HS256 "signed" with a public key (algorithm confusion), fail here.
   if (header.alg !== key.alg) throw invalidToken("alg not allowed");
   if (nowSeconds > key.verifiesUntil) throw invalidToken("key retired");
-  return { key, payload };
+  return { key, payload, headerSegment, header };
 }

@@ -9,6 +9,7 @@ import { SignJWT } from "jose";
 import { createAccessTokenIssuer, createAccessTokenVerifier } from "../../../src/core/tokens/access-token.ts";
 import { createKeyRing } from "../../../src/core/tokens/key-ring.ts";
 import { generateSigningKey } from "../../../src/core/tokens/keys.ts";
+import { createHeaderMemo } from "../../../src/core/tokens/precheck.ts";
 import { AUDIENCE, b64url, claimsAt, forgeEdDsa, forgeHs256, ISSUER, recordAt, ringWith, settableClock, T0 } from "./fixtures.ts";
 
 const now = T0 / 1000;
@@ -222,6 +223,29 @@ describe("access-token attacks", () => {
     assert.equal((await verifier.verify(token)).sub, "user-1");
     clock.set((now + 600 + 6) * 1000);
     await rejectsWith(verifier.verify(token), "key retired");
+  });
+
+  it("a header remembered from a verified token still goes through the ring, the signature and the payload checks", async () => {
+    const { ring, record, signed } = await setup();
+    let keyKnown = true;
+    const keyRing = { get: (kid: string) => (keyKnown ? ring.get(kid) : undefined) };
+    const verifier = createAccessTokenVerifier({ keyRing, issuer: ISSUER, audience: AUDIENCE, clock: settableClock(), cacheSize: 0 });
+    const good = await signed(claimsAt(now));
+    assert.equal((await verifier.verify(good)).sub, "user-1");
+    const [headerSegment, , signature] = good.split(".") as [string, string, string];
+    // Same (remembered) header, another payload, the first token's signature.
+    await rejectsWith(verifier.verify(`${headerSegment}.${b64url(claimsAt(now, { roles: ["admin"] }))}.${signature}`), "bad signature");
+    await rejectsWith(verifier.verify(`${headerSegment}.${b64url(`{"sub":"a","sub":"b"}`)}.${signature}`), "duplicate member in payload");
+    keyKnown = false;
+    await rejectsWith(verifier.verify(good), "unknown kid");
+    assert.equal(JSON.parse(Buffer.from(headerSegment, "base64url").toString()).kid, record.kid);
+  });
+
+  it("the header memo keeps at most its capacity", () => {
+    const memo = createHeaderMemo(2);
+    for (const kid of ["a", "b", "c"]) memo.remember(`segment-${kid}`, { kid, alg: "EdDSA" });
+    assert.equal(memo.get("segment-b")?.kid, "b");
+    assert.equal(memo.get("segment-c"), undefined);
   });
 
   it("a key from another ring with the same kid shape does not verify", async () => {
