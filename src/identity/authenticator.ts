@@ -9,7 +9,7 @@
  */
 import { RampartError } from "../core/errors.ts";
 import { redisUnavailable } from "../core/ratelimit/redis-store.ts";
-import { type AccessTokenClaims, hashApiToken, parseApiToken, RAMPART_CLIENT_ID } from "../core/tokens/index.ts";
+import { type AccessTokenClaims, API_TOKEN_LENGTH, hashApiToken, parseApiToken, RAMPART_CLIENT_ID } from "../core/tokens/index.ts";
 import type { Authenticator } from "../http/stages/authenticate.ts";
 import { BEARER_CHALLENGE } from "../http/stages/authenticate.ts";
 import type { CredentialKind, Principal } from "../http/request-state.ts";
@@ -135,19 +135,21 @@ export function createAuthenticator(identity: IdentityContext): Authenticator {
    * trusted (see `apiTokensCacheable`); expiry and the owner's state are checked on every request.
    */
   function fromApiToken(token: string): Principal | Promise<Principal> {
+    const cacheable = apiTokensCacheable();
+    // A cached hash belongs to a token that passed the checksum when it was loaded: only a token of the
+    // right length is hashed before that check, so junk of any size costs no hash.
+    const secretHash = token.length === API_TOKEN_LENGTH ? hashApiToken(token) : undefined;
+    const cached = cacheable && secretHash !== undefined ? identity.apiTokens.get(secretHash) : undefined;
+    if (cached) {
+      const user = identity.users.get(cached.userId);
+      return user instanceof Promise ? user.then((u) => admitApiToken(cached, u)) : admitApiToken(cached, user);
+    }
     try {
       parseApiToken(token);
     } catch (error) {
       throw invalidApiToken((error as RampartError).reason ?? "malformed API token");
     }
-    const secretHash = hashApiToken(token);
-    const cacheable = apiTokensCacheable();
-    const cached = cacheable ? identity.apiTokens.get(secretHash) : undefined;
-    if (cached) {
-      const user = identity.users.get(cached.userId);
-      return user instanceof Promise ? user.then((u) => admitApiToken(cached, u)) : admitApiToken(cached, user);
-    }
-    return loadApiToken(secretHash, cacheable);
+    return loadApiToken(secretHash ?? hashApiToken(token), cacheable);
   }
 
   async function loadApiToken(secretHash: string, cacheable: boolean): Promise<Principal> {
