@@ -3,6 +3,7 @@
  * it up, loads it for a while, stops it (the profile is written on exit) and summarises the profile.
  *
  *   npx tsx bench/profile.ts [rampart|rampart-apitoken|fastify-plugins|…] [--duration 15] [--top 15]
+ *   npx tsx bench/profile.ts bare-fastify-headers --busy 2000   (per-request JavaScript, calibrated)
  *
  * Profiles land in /tmp/prof (kept: open them in Chrome DevTools or speedscope for a flame graph), each
  * with a `.window.json` naming the measured window and its request count, so that
@@ -17,7 +18,13 @@ import { ITEMS_PATH, ORIGIN } from "./servers/common.ts";
 
 const { values, positionals } = parseArgs({
   allowPositionals: true,
-  options: { duration: { type: "string", default: "15" }, top: { type: "string", default: "15" }, dir: { type: "string", default: "/tmp/prof" } },
+  options: {
+    duration: { type: "string", default: "15" },
+    top: { type: "string", default: "15" },
+    dir: { type: "string", default: "/tmp/prof" },
+    // bare-fastify-headers only: N steps of plain JavaScript per request (a calibration, see that server).
+    busy: { type: "string" },
+  },
 });
 
 const VARIANTS: Record<string, Pick<ServerDefinition, "file" | "args" | "compiled">> = {
@@ -31,6 +38,8 @@ const VARIANTS: Record<string, Pick<ServerDefinition, "file" | "args" | "compile
   "fastify-plugins-cold-es256": { file: "fastify-plugins.ts", args: ["--cold", "20000", "--es256"] },
   "bare-fastify": { file: "bare-fastify.ts" },
   "bare-fastify-headers": { file: "bare-fastify-headers.ts" },
+  "bare-fastify-headers-cold": { file: "bare-fastify-headers.ts", args: ["--cold", "20000"] },
+  "bare-fastify-headers-cold-es256": { file: "bare-fastify-headers.ts", args: ["--cold", "20000", "--es256"] },
   "fastify-plugins": { file: "fastify-plugins.ts" },
   "fastify-plugins-hs256": { file: "fastify-plugins.ts", args: ["--hs256"] },
   express: { file: "express.ts" },
@@ -46,8 +55,9 @@ const dir = values.dir;
 mkdirSync(dir, { recursive: true });
 const before = new Set(readdirSync(dir));
 
+const busyArgs = values.busy === undefined ? [] : ["--busy", values.busy];
 const server = await startServer(
-  { name, ...variant, guarded: true, description: name },
+  { name, ...variant, args: [...(variant.args ?? []), ...busyArgs], guarded: true, description: name },
   { nodeArgs: ["--cpu-prof", `--cpu-prof-dir=${dir}`] },
 );
 const { token } = server.announcement;

@@ -76,6 +76,21 @@ const SERVERS: ServerDefinition[] = [
   { name: "fastify-plugins-cold", file: "fastify-plugins.ts", args: ["--cold", "20000"], guarded: true, description: "fastify-plugins (EdDSA), the same 20,000-token rotation" },
   { name: "rampart-cold-es256", file: "rampart.ts", args: ["--cold", "20000", "--es256"], compiled: true, guarded: true, description: "compiled Rampart, ES256, the same rotation" },
   { name: "fastify-plugins-cold-es256", file: "fastify-plugins.ts", args: ["--cold", "20000", "--es256"], guarded: true, description: "fastify-plugins ES256, the same rotation" },
+  // The ceiling of the two cold-token targets: what the response and one signature check cost alone.
+  {
+    name: "bare-fastify-headers-cold",
+    file: "bare-fastify-headers.ts",
+    args: ["--cold", "20000"],
+    guarded: false,
+    description: "`bare-fastify-headers` plus one Ed25519 signature check per request with Rampart's check, nothing else (the cold-token limit), the same rotation",
+  },
+  {
+    name: "bare-fastify-headers-cold-es256",
+    file: "bare-fastify-headers.ts",
+    args: ["--cold", "20000", "--es256"],
+    guarded: false,
+    description: "the same with a P-256 check (node:crypto)",
+  },
 ];
 
 const CONNECTIONS = 50;
@@ -376,6 +391,10 @@ function targetsMarkdown(summaries: Summary[], fixedRate: Map<string, LoadResult
   compare("rampart-apitoken", "rampart", 0.9, "`rampart-apitoken` ≥ 0.9 × `rampart`");
   compare("rampart-cold", "fastify-plugins-cold", 1.3, "cold tokens, EdDSA: Rampart ≥ 1.3 × fastify-plugins");
   compare("rampart-cold-es256", "fastify-plugins-cold-es256", 1.3, "cold tokens, ES256: Rampart ≥ 1.3 × fastify-plugins");
+  compare("bare-fastify-headers-cold", "fastify-plugins-cold", 1.3, "the cold-token limit itself (`bare-fastify-headers-cold`) against fastify-plugins, EdDSA", false);
+  compare("bare-fastify-headers-cold-es256", "fastify-plugins-cold-es256", 1.3, "the cold-token limit itself against fastify-plugins, ES256", false);
+  compare("rampart-cold", "bare-fastify-headers-cold", 1, "cold Rampart against the cold-token limit, EdDSA", false);
+  compare("rampart-cold-es256", "bare-fastify-headers-cold-es256", 1, "cold Rampart against the cold-token limit, ES256", false);
   ratio("bare-fastify", 0.75, "guarded Rampart (tsx) ≥ 0.75 × bare Fastify", false);
   ratio("fastify-plugins", 1.5, "guarded Rampart ≥ 1.5 × fastify-plugins (EdDSA, same algorithm)");
   ratio("express", 3, "guarded Rampart ≥ 3 × Express (HS256)");
