@@ -26,4 +26,28 @@ describe("strict JSON member scanner", () => {
     assert.deepEqual(parseStrictJson('{"a":1,"a":2}'), { ok: false, duplicate: "a" });
     assert.throws(() => parseStrictJson('{"a":'), SyntaxError);
   });
+
+  it("parseStrictJson refuses every case the scanner catches, and accepts every case it clears (member counting)", () => {
+    const duplicated = [
+      '{"sub":"a","sub":"b"}',
+      '{"a":{"x":1,"y":{"z":1,"z":2}}}',
+      '{"a":[1,{"b":1},{"c":1,"c":2}]}',
+      '{"sub":"a","s\\u0075b":"b"}',
+      '{"__proto__":1,"__proto__":2}',
+      '{"a":"x:y","a":"z"}',
+      '{"k\\"":1,"k\\u0022":2}',
+    ];
+    for (const text of duplicated) assert.equal(parseStrictJson(text).ok, false, text);
+    const clean = [
+      '{"a":"a","b":"a"}',
+      '{"a":"\\",\\"a\\":{","b":["a","a"]}',
+      '[{"a":1},{"a":1}]',
+      '{"a":{"x":1},"b":{"x":1},"x":{}}',
+      '{"a":"::::","b:":":c","\\"d:":1}',
+      '{"__proto__":{"x":1},"constructor":{"prototype":{}}}',
+      '"just:a:string"',
+      "[]",
+    ];
+    for (const text of clean) assert.equal(parseStrictJson(text).ok, true, text);
+  });
 });
