@@ -25,7 +25,7 @@ import {
 } from "../core/tokens/index.ts";
 import { createRepositories, type DatabaseHandle, migrateToLatest, openDatabase, type Repositories } from "../store/index.ts";
 import { createCsrfSigner, type CsrfSigner } from "./csrf.ts";
-import { loadKeyRing, privateSecretOf } from "./keys.ts";
+import { loadKeyRing, privateSecretOf, warnIfEd25519Degraded } from "./keys.ts";
 import { restoreBacklog, startBroadcast } from "./broadcast.ts";
 import { createUserStateCache, type UserStateCache } from "./user-state.ts";
 import { type ClientStateCache, createClientStateCache } from "./client-state.ts";
@@ -90,6 +90,7 @@ export async function openIdentity(config: ResolvedConfig, logger: Logger, optio
   const repos = createRepositories(database.db);
 
   const keyRing = await loadKeyRing(config, repos);
+  warnIfEd25519Degraded(keyRing, logger);
   const { issuer: iss, audience, accessTtlSeconds, clockToleranceSeconds } = config.tokens;
   const issuer = createAccessTokenIssuer({ keyRing, issuer: iss, audience, lifetime: accessTtlSeconds });
   const verifier = createAccessTokenVerifier({ keyRing, issuer: iss, audience, clockTolerance: clockToleranceSeconds });

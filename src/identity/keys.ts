@@ -4,7 +4,9 @@
  * HS256 keys are never stored: the secret comes from configuration, its kid from a hash of it.
  */
 import { createHash } from "node:crypto";
+import type { Logger } from "pino";
 import type { ResolvedConfig } from "../config/resolve.ts";
+import { ed25519Unusable } from "../core/tokens/ed25519.ts";
 import { createKeyRing, generateSigningKey, type KeyRing, type SigningKeyRecord } from "../core/tokens/index.ts";
 import type { Repositories, SigningKey } from "../store/index.ts";
 
@@ -35,6 +37,18 @@ export async function loadKeyRing(config: ResolvedConfig, repos: Repositories): 
     stored = (await repos.signingKeys.list()).filter((k) => k.alg === config.tokens.algorithm);
   }
   return createKeyRing(stored.filter((k) => k.status !== "pending").map(toRecord), options);
+}
+
+/**
+ * EdDSA tokens are checked with libsodium when sodium-native is installed; if it is installed and still
+ * unusable (no prebuild for this platform, or a binding that failed its self-test), say so once: every
+ * token then costs about twice the CPU to verify.
+ */
+export function warnIfEd25519Degraded(keyRing: KeyRing, logger: Logger): void {
+  if (keyRing.active.alg !== "EdDSA") return;
+  const reason = ed25519Unusable();
+  if (reason === undefined) return;
+  logger.warn({ code: "RAMPART_WARN_ED25519_NODE_CRYPTO", reason }, `Ed25519 tokens are verified with node:crypto (about twice the CPU of libsodium): ${reason}`);
 }
 
 async function insertNewKey(config: ResolvedConfig, repos: Repositories): Promise<string> {

@@ -51,12 +51,22 @@ export function ed25519Backend(): Ed25519Backend {
   return loadSodium() === undefined ? "node:crypto" : "libsodium";
 }
 
+/**
+ * Why libsodium is not used although sodium-native is installed (it did not load, or it failed the
+ * self-test), for a start-up warning; undefined when it is used or was left out of the install on purpose.
+ */
+export function ed25519Unusable(): string | undefined {
+  loadSodium();
+  return unusable;
+}
+
 function rawKey(publicKey: Buffer): Buffer {
   if (publicKey.length !== PUBLIC_KEY_BYTES) throw new TypeError(`Ed25519 public key: ${PUBLIC_KEY_BYTES} bytes expected`);
   return publicKey;
 }
 
 let sodium: Sodium | null | undefined;
+let unusable: string | undefined;
 
 function loadSodium(): Sodium | undefined {
   if (sodium === undefined) sodium = tryLoad();
@@ -67,10 +77,14 @@ function tryLoad(): Sodium | null {
   let candidate: Sodium;
   try {
     candidate = createRequire(import.meta.url)("sodium-native") as Sodium;
-  } catch {
+  } catch (error) {
+    const notInstalled = (error as NodeJS.ErrnoException).code === "MODULE_NOT_FOUND" && String((error as Error).message).includes("'sodium-native'");
+    if (!notInstalled) unusable = `sodium-native did not load: ${(error as Error).message.split("\n")[0]}`;
     return null;
   }
-  return passesSelfTest(candidate) ? candidate : null;
+  if (passesSelfTest(candidate)) return candidate;
+  unusable = "sodium-native failed its self-test against node:crypto";
+  return null;
 }
 
 /**
