@@ -149,8 +149,13 @@ export function createAccessTokenIssuer(options: AccessTokenIssuerOptions): Acce
 /** The compact JWS's signature against its signing input (the prechecks guaranteed three segments). */
 function signatureHolds(token: string, check: SignatureCheck): boolean {
   const dot = token.lastIndexOf(".");
+  const segment = token.slice(dot + 1);
+  const signature = Buffer.from(segment, "base64url");
+  // Decoding ignores the unused low bits of the last character, so 16 spellings of one signature would
+  // verify (a token "tampered" in its last character would still pass): only the canonical one counts.
+  if (signature.toString("base64url") !== segment) return false;
   try {
-    return check(token.slice(0, dot), Buffer.from(token.slice(dot + 1), "base64url"));
+    return check(token.slice(0, dot), signature);
   } catch {
     return false;
   }

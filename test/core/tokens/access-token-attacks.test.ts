@@ -241,6 +241,19 @@ describe("access-token attacks", () => {
     assert.equal(JSON.parse(Buffer.from(headerSegment, "base64url").toString()).kid, record.kid);
   });
 
+  for (const alg of ["EdDSA", "ES256"] as const) {
+    it(`${alg}: the signature spelled another way in its last character's unused bits is refused`, async () => {
+      const { verifier, issuer } = await setup(alg);
+      const { token } = await issuer.issue({ sub: "user-1", roles: ["user"] });
+      const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+      // Sent before the genuine token, so none of them can be a cache hit.
+      for (const c of alphabet) {
+        if (c !== token.at(-1)) await rejectsWith(verifier.verify(`${token.slice(0, -1)}${c}`), "bad signature");
+      }
+      assert.equal((await verifier.verify(token)).sub, "user-1");
+    });
+  }
+
   it("the header memo keeps at most its capacity", () => {
     const memo = createHeaderMemo(2);
     for (const kid of ["a", "b", "c"]) memo.remember(`segment-${kid}`, { kid, alg: "EdDSA" });
