@@ -3,7 +3,7 @@
  * self-test, node:crypto otherwise.
  *
  * Why two: on OpenSSL 3.0 one `crypto.verify` of an Ed25519 signature measured 87 µs on the benchmark
- * machine, libsodium's `crypto_sign_verify_detached` 39 µs (BENCHMARKS.md, "Cold tokens"). Every token
+ * machine, libsodium's `crypto_sign_verify_detached` 39 µs (BENCHMARKS.md, "Hot path II"). Every token
  * missing from the verified-token cache pays that check, so after a deploy or with short-lived tokens it
  * is most of a request. libsodium is also the stricter verifier (it refuses non-canonical `S`, small-order
  * `R` and public keys), so switching never accepts a signature node:crypto would refuse.
